@@ -1,0 +1,72 @@
+# shardroute: PGXS build of a C++17 PostgreSQL extension.
+#
+#   make            build          make install    install into the server
+#   make test       install what is missing, build, install, run every suite
+#   make demo       throwaway server showing shardroute at work
+#   make installcheck   pg_regress against a server you already run
+
+EXTENSION  = shardroute
+MODULE_big = shardroute
+DATA       = sql/shardroute--1.0.sql
+DOCS       = README.md
+PGFILEDESC = "shardroute - shard lookup and read routing for sharded PostgreSQL"
+
+SRCS = $(sort $(wildcard src/*/*.cpp))
+OBJS = $(SRCS:.cpp=.o)
+# Pure C++ sources (no PostgreSQL headers): unit tests, fuzzers and benchmarks link them.
+CORE_SRCS = $(filter-out src/pg/%,$(SRCS))
+
+# pg_regress suites: sql/<name>.sql vs expected/<name>.out
+REGRESS = hash boundary plproxy_smoke
+# isolation specs: test/isolation/specs/<name>.spec
+ISOLATION_SPECS =
+
+PG_CONFIG ?= pg_config
+
+PG_CPPFLAGS = -I$(CURDIR)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-register -MMD -MP
+SHLIB_LINK  = -lstdc++ -lfmt
+
+# PostgreSQL's JIT wants LLVM bitcode of every object: compile .cpp files to
+# bitcode with the same language level and include paths.
+COMPILE.cxx.bc = $(CLANG) -xc++ -std=c++17 -Wno-ignored-attributes $(BITCODE_CXXFLAGS) $(CPPFLAGS) -flto=thin -emit-llvm -c
+
+EXTRA_CLEAN = test/unit/unit_tests test/bench/siphash_bench $(SRCS:.cpp=.d) results regression.diffs regression.out
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+-include $(SRCS:.cpp=.d)
+
+UNIT_SRCS = $(sort $(wildcard test/unit/*.cpp))
+UNIT_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Werror -Isrc
+
+test/unit/unit_tests: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard src/*/*.hpp test/unit/*.hpp)
+	$(CXX) $(UNIT_CXXFLAGS) -o $@ $(UNIT_SRCS) $(CORE_SRCS) -lfmt
+
+test/bench/siphash_bench: test/bench/siphash_bench.cpp $(CORE_SRCS)
+	$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -Isrc -o $@ $^ -lfmt
+
+.PHONY: test unit demo bench format checkver
+unit: test/unit/unit_tests
+	test/unit/unit_tests
+
+test:
+	REGRESS="$(REGRESS)" ISOLATION_SPECS="$(ISOLATION_SPECS)" bash test/run_tests.sh
+
+demo:
+	bash test/demo.sh
+
+bench:
+	bash test/bench/run.sh
+
+format:
+	clang-format -i $(wildcard src/*/*.cpp src/*/*.hpp test/unit/*.cpp test/unit/*.hpp test/bench/*.cpp)
+
+# The control file, META.json and the install script must name the same version.
+checkver:
+	@ctl=$$(sed -n "s/^default_version *= *'\(.*\)'/\1/p" shardroute.control); \
+	meta=$$(sed -n 's/^ *"version": *"\([0-9.]*\)".*/\1/p' META.json | head -1); \
+	test -f sql/shardroute--$$ctl.sql || { echo "checkver: sql/shardroute--$$ctl.sql missing"; exit 1; }; \
+	case "$$meta" in $$ctl|$$ctl.*) ;; *) echo "checkver: META.json $$meta vs control $$ctl"; exit 1;; esac; \
+	echo "checkver: version $$ctl consistent"

@@ -1,0 +1,43 @@
+// The one exception type that pure C++ code throws. src/pg/ turns it into an
+// ereport(ERROR) carrying the same SQLSTATE, detail and hint.
+#pragma once
+#include "common/cpp_only.hpp"
+
+#include <stdexcept>
+#include <string>
+
+namespace shardroute {
+
+// SQLSTATE codes used by the pure C++ modules (five characters each).
+namespace sqlstate {
+inline constexpr const char *invalid_parameter_value = "22023";
+inline constexpr const char *invalid_text_representation = "22P02";
+inline constexpr const char *program_limit_exceeded = "54000";
+inline constexpr const char *undefined_object = "42704";
+inline constexpr const char *duplicate_object = "42710";
+inline constexpr const char *object_in_use = "55006";
+inline constexpr const char *integrity_constraint_violation = "23000";
+inline constexpr const char *check_violation = "23514";
+inline constexpr const char *invalid_object_definition = "42P17";
+inline constexpr const char *feature_not_supported = "0A000";
+inline constexpr const char *internal_error = "XX000";
+} // namespace sqlstate
+
+// An error with the parts PostgreSQL users expect: SQLSTATE, message, detail, hint.
+class Error : public std::runtime_error {
+  public:
+    Error(std::string code, std::string message, std::string detail = {}, std::string hint = {})
+        : std::runtime_error(message), code_(std::move(code)), detail_(std::move(detail)),
+          hint_(std::move(hint)) {}
+
+    const std::string &code() const noexcept { return code_; }
+    const std::string &detail() const noexcept { return detail_; }
+    const std::string &hint() const noexcept { return hint_; }
+
+  private:
+    std::string code_;
+    std::string detail_;
+    std::string hint_;
+};
+
+} // namespace shardroute

@@ -1,0 +1,77 @@
+#include "common/error.hpp"
+
+#include "pg/guard.hpp"
+
+#include <cstring>
+#include <new>
+
+namespace shardroute::pg {
+
+const char *PgException::what() const noexcept {
+    return edata_ && edata_->message ? edata_->message : "PostgreSQL error";
+}
+
+namespace {
+
+// Copies a C++ string into the current memory context without ever ereporting:
+// an allocation failure falls back to a static text.
+const char *copy_or(const std::string &s, const char *fallback) noexcept {
+    if (s.empty())
+        return nullptr;
+    auto *p = static_cast<char *>(palloc_extended(s.size() + 1, MCXT_ALLOC_NO_OOM));
+    if (!p)
+        return fallback;
+    std::memcpy(p, s.c_str(), s.size() + 1);
+    return p;
+}
+
+int sqlstate_from(const std::string &code) noexcept {
+    if (code.size() != 5)
+        return ERRCODE_INTERNAL_ERROR;
+    return MAKE_SQLSTATE(code[0], code[1], code[2], code[3], code[4]);
+}
+
+} // namespace
+
+void capture_current_exception(PendingError &out) noexcept {
+    out = PendingError{};
+    try {
+        throw;
+    } catch (const PgException &e) {
+        out.pg_error = e.edata();
+    } catch (const Error &e) {
+        try {
+            out.sqlstate = sqlstate_from(e.code());
+            out.message = copy_or(e.what(), "shardroute error (message lost: out of memory)");
+            out.detail = copy_or(e.detail(), nullptr);
+            out.hint = copy_or(e.hint(), nullptr);
+        } catch (...) {
+            out.sqlstate = ERRCODE_INTERNAL_ERROR;
+            out.message = "shardroute error (message lost)";
+        }
+    } catch (const std::bad_alloc &) {
+        out.sqlstate = ERRCODE_OUT_OF_MEMORY;
+        out.message = "out of memory in shardroute";
+    } catch (const std::exception &e) {
+        out.sqlstate = ERRCODE_INTERNAL_ERROR;
+        try {
+            out.message = copy_or(std::string("shardroute internal error: ") + e.what(),
+                                  "shardroute internal error");
+        } catch (...) {
+            out.message = "shardroute internal error";
+        }
+    } catch (...) {
+        out.sqlstate = ERRCODE_INTERNAL_ERROR;
+        out.message = "shardroute internal error: unknown exception";
+    }
+}
+
+void raise_pending(const PendingError &err) {
+    if (err.pg_error)
+        ReThrowError(err.pg_error);
+    ereport(ERROR, (errcode(err.sqlstate), errmsg_internal("%s", err.message),
+                    err.detail ? errdetail_internal("%s", err.detail) : 0, err.hint ? errhint("%s", err.hint) : 0));
+    pg_unreachable();
+}
+
+} // namespace shardroute::pg

@@ -1,0 +1,107 @@
+// The two crossings between C++ and PostgreSQL, each guarded here and nowhere else.
+//
+//  * invoke(): PostgreSQL -> C++. Every SQL-callable entry point runs its body
+//    through it. A C++ exception is caught, its SQLSTATE/message/detail/hint are
+//    copied into palloc'd memory, and ereport(ERROR) is raised only after every
+//    C++ scope has closed, so no destructor is ever skipped.
+//  * pg_call(): C++ -> PostgreSQL. Runs a piece of PostgreSQL code (SPI, input
+//    functions, catalog access) under PG_TRY; an ereport comes back as a
+//    PgException holding the original ErrorData, which invoke() re-throws with
+//    ReThrowError: same SQLSTATE, detail, hint and context.
+#pragma once
+
+#include "pg/postgres.hpp"
+
+#include <exception>
+#include <type_traits>
+#include <utility>
+
+namespace shardroute::pg {
+
+// A PostgreSQL error caught by pg_call and carried through C++ frames.
+class PgException : public std::exception {
+  public:
+    explicit PgException(ErrorData *edata) noexcept : edata_(edata) {}
+    ErrorData *edata() const noexcept { return edata_; }
+    const char *what() const noexcept override;
+
+  private:
+    ErrorData *edata_; // palloc'd in the memory context current at pg_call()
+};
+
+// What an exception said, in palloc'd (or static) memory: plain data only.
+struct PendingError {
+    ErrorData *pg_error;
+    int sqlstate;
+    const char *message;
+    const char *detail;
+    const char *hint;
+};
+
+// Fills `out` from the exception being handled. Must be called from a catch
+// block; it never ereports (allocations use MCXT_ALLOC_NO_OOM).
+void capture_current_exception(PendingError &out) noexcept;
+
+// Raises the captured error. Call only when no C++ object is alive in the caller.
+[[noreturn]] void raise_pending(const PendingError &err);
+
+template <typename Fn> Datum invoke(Fn &&fn) {
+    PendingError err{};
+    try {
+        return fn();
+    } catch (...) {
+        capture_current_exception(err);
+    }
+    raise_pending(err);
+}
+
+// Runs `fn` (PostgreSQL C code that holds no C++ object with a destructor) and
+// turns an ereport(ERROR) into a PgException. Its result must be plain data.
+template <typename Fn> auto pg_call(Fn &&fn) -> decltype(fn()) {
+    using Result = decltype(fn());
+    static_assert(std::is_void_v<Result> || std::is_trivially_destructible_v<Result>,
+                  "pg_call returns plain data only");
+    MemoryContext caller_context = CurrentMemoryContext;
+    ErrorData *volatile edata = nullptr;
+    if constexpr (std::is_void_v<Result>) {
+        PG_TRY();
+        { fn(); }
+        PG_CATCH();
+        {
+            MemoryContextSwitchTo(caller_context);
+            edata = CopyErrorData();
+            FlushErrorState();
+        }
+        PG_END_TRY();
+        if (edata)
+            throw PgException(edata);
+    } else {
+        Result result{};
+        PG_TRY();
+        { result = fn(); }
+        PG_CATCH();
+        {
+            MemoryContextSwitchTo(caller_context);
+            edata = CopyErrorData();
+            FlushErrorState();
+        }
+        PG_END_TRY();
+        if (edata)
+            throw PgException(edata);
+        return result;
+    }
+}
+
+} // namespace shardroute::pg
+
+// Declares a SQL-callable function whose body runs inside invoke():
+//   SHARDROUTE_FUNCTION(shardroute_foo) { ... return PointerGetDatum(...); }
+#define SHARDROUTE_FUNCTION(name)                                                                                      \
+    extern "C" {                                                                                                       \
+    PG_FUNCTION_INFO_V1(name);                                                                                         \
+    }                                                                                                                  \
+    static Datum name##_body(FunctionCallInfo fcinfo);                                                                 \
+    extern "C" Datum name(PG_FUNCTION_ARGS) {                                                                          \
+        return shardroute::pg::invoke([fcinfo]() { return name##_body(fcinfo); });                                     \
+    }                                                                                                                  \
+    static Datum name##_body(FunctionCallInfo fcinfo)

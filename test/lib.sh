@@ -1,0 +1,49 @@
+# Shared by `make test`, `make demo` and the benchmarks: package installation,
+# running servers as an unprivileged user, and locating PostgreSQL 15.
+
+PG_CONFIG=${PG_CONFIG:-pg_config}
+PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-15-plproxy postgresql-contrib
+    libfmt-dev nlohmann-json3-dev libipc-run-perl build-essential clang-14)
+
+step() { printf '\n=== %s\n' "$*"; }
+die() { echo "error: $*" >&2; exit 1; }
+
+# Installs the Debian packages the build and the tests need, when run as root.
+ensure_packages() {
+    local missing=()
+    for p in "${PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        [ "$(id -u)" -eq 0 ] || die "missing packages: ${missing[*]} (run as root, or apt-get install them)"
+        step "installing ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -q >/dev/null || die "apt-get update failed"
+        apt-get install -y -q "${missing[@]}" >/dev/null || die "apt-get install failed"
+    fi
+    PG_BINDIR=$("$PG_CONFIG" --bindir)
+    PGXS_DIR=$(dirname "$(dirname "$("$PG_CONFIG" --pgxs)")")
+    export PG_BINDIR PGXS_DIR
+}
+
+# Runs a command as the user that owns the test servers.
+as_pg() {
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+# Gives a directory to the server user.
+own() {
+    if [ "$(id -u)" -eq 0 ]; then chown -R postgres: "$@"; fi
+}
+
+make_workdir() {
+    local d
+    d=$(mktemp -d "/tmp/$1.XXXXXX") || die "mktemp failed"
+    chmod 755 "$d"
+    own "$d"
+    echo "$d"
+}

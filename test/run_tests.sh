@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# `make test`: install what is missing, build, install, then run every suite
+# (unit, pg_regress, isolation, TAP) on throwaway servers. Ends with one line
+# "N passed, N failed" over every test of every suite; exits non-zero on failure.
+#
+# PostgreSQL servers refuse to run as root, so when started as root the servers
+# (and the suites that start them) run as the unprivileged `postgres` OS user.
+set -uo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+# shellcheck source=test/lib.sh
+source test/lib.sh
+
+ensure_packages
+step "build and install"
+make -s -j"$(nproc)" >/dev/null || die "build failed"
+make -s install >/dev/null || die "make install failed"
+
+work=$(make_workdir shardroute-test)
+[ -n "${KEEP_WORK:-}" ] || trap 'rm -rf "$work"' EXIT
+
+total_pass=0
+total_fail=0
+count() { # suite passed failed
+    printf '%-10s %s passed, %s failed\n' "$1:" "$2" "$3" >>"$work/summary"
+    total_pass=$((total_pass + $2))
+    total_fail=$((total_fail + $3))
+}
+
+# Counts a pg_regress-style log; a run that failed without a failed test
+# (server did not start, bad schedule) counts as one failure.
+count_suite() { # suite exit-status log
+    local ok bad
+    ok=$(grep -cE '\.\.\. ok' "$3")
+    bad=$(grep -cE '\.\.\. FAILED' "$3")
+    if [ "$2" -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+    count "$1" "$ok" "$bad"
+}
+
+# --- unit tests of the pure C++ cores -------------------------------------------
+step "unit tests"
+make -s test/unit/unit_tests >/dev/null || die "unit tests do not build"
+out=$(test/unit/unit_tests 2>&1)
+echo "$out"
+line=$(grep -E '^unit: [0-9]+ passed, [0-9]+ failed$' <<<"$out" | tail -1)
+if [ -n "$line" ]; then
+    read -r p f < <(sed -E 's/^unit: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$line")
+    count unit "$p" "$f"
+else
+    count unit 0 1
+fi
+
+# --- pg_regress on a temporary instance ------------------------------------------
+step "pg_regress"
+mkdir -p "$work/regress" && own "$work/regress"
+as_pg "$PGXS_DIR/test/regress/pg_regress" \
+    --temp-instance="$work/regress/tmp_check" --inputdir="$repo" --outputdir="$work/regress" \
+    --bindir="$PG_BINDIR" --dbname=contrib_regression ${REGRESS} 2>&1 | tee "$work/regress.log"
+count_suite regress "${PIPESTATUS[0]}" "$work/regress.log"
+if grep -qE '\.\.\. FAILED' "$work/regress.log"; then
+    cat "$work/regress/regression.diffs" 2>/dev/null | head -200
+fi
+
+# --- isolation specs -------------------------------------------------------------
+if [ -n "${ISOLATION_SPECS:-}" ]; then
+    step "isolation"
+    mkdir -p "$work/isolation" && own "$work/isolation"
+    as_pg "$PGXS_DIR/test/isolation/pg_isolation_regress" \
+        --temp-instance="$work/isolation/tmp_check" --inputdir="$repo/test/isolation" \
+        --outputdir="$work/isolation" --bindir="$PG_BINDIR" --dbname=isolation_regression \
+        ${ISOLATION_SPECS} 2>&1 | tee "$work/isolation.log"
+    count_suite isolation "${PIPESTATUS[0]}" "$work/isolation.log"
+    if grep -qE '\.\.\. FAILED' "$work/isolation.log"; then
+        cat "$work/isolation/regression.diffs" 2>/dev/null | head -200
+    fi
+fi
+
+# --- TAP tests with PostgreSQL::Test::Cluster ------------------------------------
+if compgen -G "test/t/*.pl" >/dev/null; then
+    step "TAP"
+    mkdir -p "$work/tap" && own "$work/tap"
+    as_pg env PATH="$PG_BINDIR:$PATH" TESTDIR="$work/tap" PG_REGRESS="$PGXS_DIR/test/regress/pg_regress" \
+        SHARDROUTE_REPO="$repo" \
+        perl -I"$PGXS_DIR/test/perl" -I"$repo/test/perl" "$repo/test/tap_harness.pl" "$repo"/test/t/*.pl \
+        2>&1 | tee "$work/tap.log"
+    line=$(grep -E '^tap: [0-9]+ passed, [0-9]+ failed$' "$work/tap.log" | tail -1)
+    if [ -n "$line" ]; then
+        read -r p f < <(sed -E 's/^tap: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$line")
+        count tap "$p" "$f"
+    else
+        count tap 0 1
+    fi
+    if [ "${f:-1}" != 0 ]; then
+        for log in "$work"/tap/tmp_check/log/*; do
+            [ -f "$log" ] && { echo "=== $log"; tail -40 "$log"; }
+        done
+    fi
+fi
+
+echo
+echo "=== summary"
+cat "$work/summary"
+echo "$total_pass passed, $total_fail failed"
+[ "$total_fail" -eq 0 ]
