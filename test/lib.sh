@@ -47,3 +47,39 @@ make_workdir() {
     own "$d"
     echo "$d"
 }
+
+# A throwaway server in a temporary directory, run as the server user.
+# start_server DIR PORT [extra postgres.conf lines...]; stop_server DIR
+start_server() {
+    local dir=$1 port=$2
+    shift 2
+    mkdir -p "$dir" && own "$dir"
+    as_pg "$PG_BINDIR/initdb" -D "$dir/data" -A trust -U postgres --no-sync >/dev/null || die "initdb failed"
+    {
+        echo "port = $port"
+        echo "listen_addresses = ''"
+        echo "unix_socket_directories = '$dir'"
+        echo "fsync = off"
+        for line in "$@"; do echo "$line"; done
+    } >>"$dir/data/postgresql.conf"
+    as_pg "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null || {
+        cat "$dir/server.log"
+        die "server did not start"
+    }
+}
+
+stop_server() {
+    as_pg "$PG_BINDIR/pg_ctl" -D "$1/data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# A free TCP port number for a throwaway server.
+free_port() {
+    local p
+    for p in $(seq 54300 54399); do
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && [ ! -e "/tmp/.s.PGSQL.$p" ]; then
+            echo "$p"
+            return
+        fi
+    done
+    die "no free port"
+}

@@ -27,8 +27,7 @@ inline constexpr const char *internal_error = "XX000";
 class Error : public std::runtime_error {
   public:
     Error(std::string code, std::string message, std::string detail = {}, std::string hint = {})
-        : std::runtime_error(message), code_(std::move(code)), detail_(std::move(detail)),
-          hint_(std::move(hint)) {}
+        : std::runtime_error(message), code_(std::move(code)), detail_(std::move(detail)), hint_(std::move(hint)) {}
 
     const std::string &code() const noexcept { return code_; }
     const std::string &detail() const noexcept { return detail_; }

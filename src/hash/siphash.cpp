@@ -6,7 +6,9 @@ namespace shardroute::hash {
 
 namespace {
 
-inline uint64_t rotl(uint64_t x, int b) noexcept { return (x << b) | (x >> (64 - b)); }
+inline uint64_t rotl(uint64_t x, int b) noexcept {
+    return (x << b) | (x >> (64 - b));
+}
 
 // Little-endian load that compiles to one mov on x86-64 and stays correct on
 // big-endian machines (the hash is defined on little-endian words).

@@ -13,6 +13,8 @@ namespace shardroute::hash {
 uint64_t siphash24(const void *data, size_t len, uint64_t k0, uint64_t k1) noexcept;
 
 // pghashlib's int4 result: the low 32 bits of the 64-bit word, as a signed value.
-inline int32_t low32(uint64_t h) noexcept { return static_cast<int32_t>(static_cast<uint32_t>(h)); }
+inline int32_t low32(uint64_t h) noexcept {
+    return static_cast<int32_t>(static_cast<uint32_t>(h));
+}
 
 } // namespace shardroute::hash

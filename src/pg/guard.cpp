@@ -55,8 +55,7 @@ void capture_current_exception(PendingError &out) noexcept {
     } catch (const std::exception &e) {
         out.sqlstate = ERRCODE_INTERNAL_ERROR;
         try {
-            out.message = copy_or(std::string("shardroute internal error: ") + e.what(),
-                                  "shardroute internal error");
+            out.message = copy_or(std::string("shardroute internal error: ") + e.what(), "shardroute internal error");
         } catch (...) {
             out.message = "shardroute internal error";
         }

@@ -58,10 +58,9 @@ uint64_t hash64(Algorithm algorithm, const char *data, size_t len, uint64_t k0, 
         return shardroute::hash::siphash24(data, len, k0, k1);
     case Algorithm::hashtext:
         if (k1 != 0)
-            throw shardroute::Error(shardroute::sqlstate::invalid_parameter_value,
-                                    "algorithm \"hashtext\" takes a single 64-bit seed",
-                                    "The second key (k1) must be 0 for hashtext.",
-                                    "Use 'siphash24' for a 128-bit key.");
+            throw shardroute::Error(
+                shardroute::sqlstate::invalid_parameter_value, "algorithm \"hashtext\" takes a single 64-bit seed",
+                "The second key (k1) must be 0 for hashtext.", "Use 'siphash24' for a 128-bit key.");
         return DatumGetUInt64(
             hash_any_extended(reinterpret_cast<const unsigned char *>(data), static_cast<int>(len), k0));
     }

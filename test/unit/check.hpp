@@ -46,7 +46,7 @@ inline void fail(const char *file, int line, const std::string &what) {
 #define CHECK(cond)                                                                                                    \
     do {                                                                                                               \
         if (!(cond))                                                                                                   \
-            unit::fail(__FILE__, __LINE__, "CHECK(" #cond ") failed");                                                \
+            unit::fail(__FILE__, __LINE__, "CHECK(" #cond ") failed");                                                 \
     } while (0)
 
 #define CHECK_EQ(a, b)                                                                                                 \
@@ -61,7 +61,7 @@ inline void fail(const char *file, int line, const std::string &what) {
     } while (0)
 
 // Expects `expr` to throw shardroute::Error with SQLSTATE `code` and a message containing `part`.
-#define CHECK_THROWS(expr, want_code, part)                                                                                 \
+#define CHECK_THROWS(expr, want_code, part)                                                                            \
     do {                                                                                                               \
         bool _thrown = false;                                                                                          \
         try {                                                                                                          \
@@ -69,7 +69,7 @@ inline void fail(const char *file, int line, const std::string &what) {
         } catch (const shardroute::Error &_e) {                                                                        \
             _thrown = true;                                                                                            \
             std::string _all = std::string(_e.what()) + " | " + _e.detail() + " | " + _e.hint();                       \
-            if (_e.code() != (want_code) || _all.find(part) == std::string::npos)                                           \
+            if (_e.code() != (want_code) || _all.find(part) == std::string::npos)                                      \
                 unit::fail(__FILE__, __LINE__, "unexpected error " + _e.code() + ": " + _all);                         \
         }                                                                                                              \
         if (!_thrown)                                                                                                  \
