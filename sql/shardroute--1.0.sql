@@ -60,3 +60,467 @@ CREATE FUNCTION @extschema@.hash_uuid(id uuid, algorithm text DEFAULT 'siphash24
     AS 'MODULE_PATHNAME', 'shardroute_hash_uuid' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.hash_uuid(uuid, text) IS
 'Hash of a UUID''s 16 raw bytes, as CommCare hashes UUID document ids.';
+
+------------------------------------------------------------------------------
+-- Topology catalog: the source of truth, dumped by pg_dump.
+--
+-- Table names are chosen so that pg_dump's order (by name) is also a valid
+-- load order: node, read_group, read_member, shard_cluster, shard_range. Each
+-- restored table commits on its own, and each prefix of that order is valid.
+--
+-- Rules are checked in two places, both in C++ (src/topology/validate.cpp):
+--   * row rules (names, ports, options, weights, ...) by a BEFORE ROW trigger,
+--     so a bad value fails at once;
+--   * cross-row rules (coverage, references, masters, ...) by a deferred
+--     constraint trigger, so a multi-step edit in one transaction is checked
+--     at COMMIT, as a whole.
+-- A statement trigger sends a relcache invalidation so that every backend's
+-- lookup cache reloads after the change commits.
+------------------------------------------------------------------------------
+
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+
+CREATE TABLE @extschema@.node (
+    name text PRIMARY KEY,
+    host text NOT NULL,
+    port int4 NOT NULL DEFAULT 5432,
+    dbname text,
+    options text,
+    citus_role text,
+    citus_node_name text,
+    primary_node text,
+    max_lag interval,
+    max_lag_bytes int8,
+    application_name text
+);
+COMMENT ON TABLE @extschema@.node IS
+'Database endpoints, named by their Django alias. A standby has primary_node set; max_lag, max_lag_bytes and application_name apply to standbys only. Never holds a password.';
+
+CREATE TABLE @extschema@.read_group (
+    name text PRIMARY KEY,
+    write_node text NOT NULL,
+    setting text NOT NULL DEFAULT 'REPORTING_DATABASES'
+);
+COMMENT ON TABLE @extschema@.read_group IS
+'A REPORTING_DATABASES engine or LOAD_BALANCED_APPS app: the WRITE node and, in read_member, the weighted READ list.';
+
+CREATE TABLE @extschema@.read_member (
+    read_group text NOT NULL,
+    node text NOT NULL,
+    weight float8 NOT NULL,
+    PRIMARY KEY (read_group, node)
+);
+COMMENT ON TABLE @extschema@.read_member IS 'READ list entries: (alias, weight) of a read group.';
+
+CREATE TABLE @extschema@.shard_cluster (
+    name text PRIMARY KEY,
+    shard_count int4 NOT NULL DEFAULT 1024,
+    algorithm text NOT NULL DEFAULT 'siphash24',
+    proxy_node text,
+    standby_proxy_node text
+);
+COMMENT ON TABLE @extschema@.shard_cluster IS
+'Sharded clusters (PL_PROXY_CLUSTER_NAME): shard count (a power of 2, fixed for life), hash algorithm and proxy databases.';
+
+CREATE TABLE @extschema@.shard_range (
+    cluster text NOT NULL,
+    node text NOT NULL,
+    first_shard int4 NOT NULL,
+    last_shard int4 NOT NULL,
+    PRIMARY KEY (cluster, first_shard)
+);
+COMMENT ON TABLE @extschema@.shard_range IS
+'Inclusive shard ranges [first_shard, last_shard] of a cluster held by a node (Django PLPROXY SHARDS).';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.node', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.read_group', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.read_member', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.shard_cluster', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.shard_range', '');
+
+REVOKE ALL ON @extschema@.node, @extschema@.read_group, @extschema@.read_member,
+              @extschema@.shard_cluster, @extschema@.shard_range FROM PUBLIC;
+GRANT SELECT ON @extschema@.node, @extschema@.read_group, @extschema@.read_member,
+                @extschema@.shard_cluster, @extschema@.shard_range TO PUBLIC;
+
+-- trigger functions (C)
+CREATE FUNCTION @extschema@._check_row() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'shardroute_check_row' LANGUAGE C;
+CREATE FUNCTION @extschema@._check_catalog() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'shardroute_check_catalog' LANGUAGE C;
+CREATE FUNCTION @extschema@._catalog_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'shardroute_catalog_changed' LANGUAGE C;
+
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['node', 'read_group', 'read_member', 'shard_cluster', 'shard_range'] LOOP
+        EXECUTE format('CREATE TRIGGER check_row BEFORE INSERT OR UPDATE ON shardroute.%I
+                        FOR EACH ROW EXECUTE FUNCTION shardroute._check_row()', t);
+        EXECUTE format('CREATE CONSTRAINT TRIGGER check_catalog AFTER INSERT OR UPDATE OR DELETE ON shardroute.%I
+                        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION shardroute._check_catalog()', t);
+        EXECUTE format('CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shardroute.%I
+                        FOR EACH STATEMENT EXECUTE FUNCTION shardroute._catalog_changed()', t);
+    END LOOP;
+END $$;
+
+-- The whole catalog as one document (keys = table names, fields = columns);
+-- max_lag also as microseconds for the C++ side. relids: the tables whose
+-- relcache invalidation means "reload".
+CREATE FUNCTION @extschema@._snapshot() RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+SELECT jsonb_build_object(
+    'node', coalesce((SELECT jsonb_agg(to_jsonb(n) || jsonb_build_object('max_lag_us',
+                          (extract(epoch FROM n.max_lag) * 1000000)::int8) ORDER BY n.name)
+                      FROM shardroute.node n), '[]'),
+    'read_group', coalesce((SELECT jsonb_agg(to_jsonb(g) ORDER BY g.name) FROM shardroute.read_group g), '[]'),
+    'read_member', coalesce((SELECT jsonb_agg(to_jsonb(m) ORDER BY m.read_group, m.node)
+                             FROM shardroute.read_member m), '[]'),
+    'shard_cluster', coalesce((SELECT jsonb_agg(to_jsonb(c) ORDER BY c.name) FROM shardroute.shard_cluster c), '[]'),
+    'shard_range', coalesce((SELECT jsonb_agg(to_jsonb(r) ORDER BY r.cluster, r.first_shard)
+                             FROM shardroute.shard_range r), '[]'),
+    'relids', jsonb_build_array('shardroute.node'::regclass::oid::int8, 'shardroute.read_group'::regclass::oid::int8,
+                                'shardroute.read_member'::regclass::oid::int8, 'shardroute.shard_cluster'::regclass::oid::int8,
+                                'shardroute.shard_range'::regclass::oid::int8))
+$$;
+
+-- Serializes writers of the catalog (readers are never blocked), so that two
+-- transactions cannot each pass validation and together break a rule.
+CREATE FUNCTION @extschema@._lock_catalog() RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    LOCK TABLE shardroute.node IN SHARE ROW EXCLUSIVE MODE;
+$$;
+
+-- Makes the catalog equal to a snapshot document, touching only rows that differ.
+CREATE FUNCTION @extschema@._apply_snapshot(target jsonb) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    DELETE FROM shardroute.node t WHERE NOT EXISTS
+        (SELECT 1 FROM jsonb_populate_recordset(NULL::shardroute.node, target->'node') s WHERE s IS NOT DISTINCT FROM t);
+    INSERT INTO shardroute.node SELECT * FROM jsonb_populate_recordset(NULL::shardroute.node, target->'node') s
+        WHERE NOT EXISTS (SELECT 1 FROM shardroute.node t WHERE s IS NOT DISTINCT FROM t);
+
+    DELETE FROM shardroute.read_group t WHERE NOT EXISTS
+        (SELECT 1 FROM jsonb_populate_recordset(NULL::shardroute.read_group, target->'read_group') s WHERE s IS NOT DISTINCT FROM t);
+    INSERT INTO shardroute.read_group SELECT * FROM jsonb_populate_recordset(NULL::shardroute.read_group, target->'read_group') s
+        WHERE NOT EXISTS (SELECT 1 FROM shardroute.read_group t WHERE s IS NOT DISTINCT FROM t);
+
+    DELETE FROM shardroute.read_member t WHERE NOT EXISTS
+        (SELECT 1 FROM jsonb_populate_recordset(NULL::shardroute.read_member, target->'read_member') s WHERE s IS NOT DISTINCT FROM t);
+    INSERT INTO shardroute.read_member SELECT * FROM jsonb_populate_recordset(NULL::shardroute.read_member, target->'read_member') s
+        WHERE NOT EXISTS (SELECT 1 FROM shardroute.read_member t WHERE s IS NOT DISTINCT FROM t);
+
+    -- a cluster's shard count is fixed for life: changed clusters are updated in place
+    -- (so the row trigger refuses a new count), never deleted and re-created
+    UPDATE shardroute.shard_cluster t SET shard_count = s.shard_count, algorithm = s.algorithm,
+           proxy_node = s.proxy_node, standby_proxy_node = s.standby_proxy_node
+      FROM jsonb_populate_recordset(NULL::shardroute.shard_cluster, target->'shard_cluster') s
+     WHERE s.name = t.name AND s IS DISTINCT FROM t;
+    DELETE FROM shardroute.shard_cluster t WHERE NOT EXISTS
+        (SELECT 1 FROM jsonb_populate_recordset(NULL::shardroute.shard_cluster, target->'shard_cluster') s WHERE s.name = t.name);
+    INSERT INTO shardroute.shard_cluster SELECT * FROM jsonb_populate_recordset(NULL::shardroute.shard_cluster, target->'shard_cluster') s
+        WHERE NOT EXISTS (SELECT 1 FROM shardroute.shard_cluster t WHERE s.name = t.name);
+
+    DELETE FROM shardroute.shard_range t WHERE NOT EXISTS
+        (SELECT 1 FROM jsonb_populate_recordset(NULL::shardroute.shard_range, target->'shard_range') s WHERE s IS NOT DISTINCT FROM t);
+    INSERT INTO shardroute.shard_range SELECT * FROM jsonb_populate_recordset(NULL::shardroute.shard_range, target->'shard_range') s
+        WHERE NOT EXISTS (SELECT 1 FROM shardroute.shard_range t WHERE s IS NOT DISTINCT FROM t);
+END $$;
+
+------------------------------------------------------------------------------
+-- Topology functions. SECURITY DEFINER so that EXECUTE is the only privilege
+-- an operator needs; revoked from PUBLIC at the end of this section.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.add_node(name text, host text, port int DEFAULT 5432, dbname text DEFAULT NULL,
+                                     options text DEFAULT NULL, citus_role text DEFAULT NULL,
+                                     citus_node_name text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    INSERT INTO shardroute.node (name, host, port, dbname, options, citus_role, citus_node_name)
+    VALUES (add_node.name, add_node.host, coalesce(add_node.port, 5432), add_node.dbname, add_node.options,
+            add_node.citus_role, add_node.citus_node_name);
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'node "%" already exists', add_node.name USING ERRCODE = 'duplicate_object',
+        HINT = 'Use shardroute.alter_node() to change it.';
+END $$;
+COMMENT ON FUNCTION @extschema@.add_node(text, text, int, text, text, text, text) IS
+'Registers a database endpoint under its Django alias. options: extra libpq keywords (never password: use .pgpass or a user mapping). citus_role: coordinator or worker; citus_node_name: host:port the Citus coordinator uses.';
+
+CREATE FUNCTION @extschema@.add_standby(name text, primary_node text, host text, port int DEFAULT 5432,
+                                        dbname text DEFAULT NULL, max_lag interval DEFAULT '3 seconds',
+                                        max_lag_bytes int8 DEFAULT NULL, application_name text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    INSERT INTO shardroute.node (name, host, port, dbname, primary_node, max_lag, max_lag_bytes, application_name)
+    VALUES (add_standby.name, add_standby.host, coalesce(add_standby.port, 5432), add_standby.dbname,
+            add_standby.primary_node, coalesce(add_standby.max_lag, '3 seconds'), add_standby.max_lag_bytes,
+            add_standby.application_name);
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'node "%" already exists', add_standby.name USING ERRCODE = 'duplicate_object',
+        HINT = 'Use shardroute.alter_node() to change it.';
+END $$;
+COMMENT ON FUNCTION @extschema@.add_standby(text, text, text, int, text, interval, int8, text) IS
+'Registers a streaming standby of primary_node (Django STANDBY: MASTER, ACCEPTABLE_REPLICATION_DELAY = max_lag). application_name: how the standby appears in its primary''s pg_stat_replication (default: name).';
+
+CREATE FUNCTION @extschema@.alter_node(name text, host text DEFAULT NULL, port int DEFAULT NULL,
+                                       dbname text DEFAULT NULL, options text DEFAULT NULL,
+                                       citus_role text DEFAULT NULL, citus_node_name text DEFAULT NULL,
+                                       max_lag interval DEFAULT NULL, max_lag_bytes int8 DEFAULT NULL,
+                                       application_name text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    UPDATE shardroute.node n SET
+        host = coalesce(alter_node.host, n.host),
+        port = coalesce(alter_node.port, n.port),
+        dbname = CASE WHEN alter_node.dbname = '' THEN NULL ELSE coalesce(alter_node.dbname, n.dbname) END,
+        options = CASE WHEN alter_node.options = '' THEN NULL ELSE coalesce(alter_node.options, n.options) END,
+        citus_role = CASE WHEN alter_node.citus_role = '' THEN NULL ELSE coalesce(alter_node.citus_role, n.citus_role) END,
+        citus_node_name = CASE WHEN alter_node.citus_node_name = '' THEN NULL
+                               ELSE coalesce(alter_node.citus_node_name, n.citus_node_name) END,
+        max_lag = coalesce(alter_node.max_lag, n.max_lag),
+        max_lag_bytes = coalesce(alter_node.max_lag_bytes, n.max_lag_bytes),
+        application_name = CASE WHEN alter_node.application_name = '' THEN NULL
+                                ELSE coalesce(alter_node.application_name, n.application_name) END
+    WHERE n.name = alter_node.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'node "%" does not exist', alter_node.name USING ERRCODE = 'undefined_object';
+    END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@.alter_node(text, text, int, text, text, text, text, interval, int8, text) IS
+'Changes a node. NULL keeps a value; '''' clears an optional text value (dbname, options, citus_role, citus_node_name, application_name).';
+
+CREATE FUNCTION @extschema@.drop_node(name text, force bool DEFAULT false) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE refs text[];
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    IF NOT EXISTS (SELECT 1 FROM shardroute.node n WHERE n.name = drop_node.name) THEN
+        RAISE EXCEPTION 'node "%" does not exist', drop_node.name USING ERRCODE = 'undefined_object';
+    END IF;
+    SELECT array_agg(r ORDER BY r) INTO refs FROM (
+        SELECT format('standby %I', s.name) FROM shardroute.node s WHERE s.primary_node = drop_node.name
+        UNION ALL SELECT format('shards %s..%s of cluster %I', r.first_shard, r.last_shard, r.cluster)
+                    FROM shardroute.shard_range r WHERE r.node = drop_node.name
+        UNION ALL SELECT format('proxy of cluster %I', c.name) FROM shardroute.shard_cluster c
+                   WHERE drop_node.name IN (c.proxy_node, c.standby_proxy_node)
+        UNION ALL SELECT format('WRITE node of read group %I', g.name) FROM shardroute.read_group g
+                   WHERE g.write_node = drop_node.name
+        UNION ALL SELECT format('READ list of read group %I', m.read_group) FROM shardroute.read_member m
+                   WHERE m.node = drop_node.name) x(r);
+    IF refs IS NOT NULL AND NOT force THEN
+        RAISE EXCEPTION 'node "%" is still referenced', drop_node.name USING ERRCODE = 'object_in_use',
+            DETAIL = 'Referenced by: ' || array_to_string(refs, '; ') || '.',
+            HINT = 'Reassign or drop those first, or use force => true to remove the references too (the transaction must still leave a valid topology).';
+    END IF;
+    DELETE FROM shardroute.read_member m WHERE m.node = drop_node.name
+        OR m.read_group IN (SELECT g.name FROM shardroute.read_group g WHERE g.write_node = drop_node.name);
+    DELETE FROM shardroute.read_group g WHERE g.write_node = drop_node.name;
+    UPDATE shardroute.shard_cluster c SET proxy_node = NULL WHERE c.proxy_node = drop_node.name;
+    UPDATE shardroute.shard_cluster c SET standby_proxy_node = NULL WHERE c.standby_proxy_node = drop_node.name;
+    DELETE FROM shardroute.shard_range r WHERE r.node = drop_node.name;
+    DELETE FROM shardroute.node s WHERE s.primary_node = drop_node.name OR s.name = drop_node.name;
+END $$;
+COMMENT ON FUNCTION @extschema@.drop_node(text, bool) IS
+'Removes a node. Refuses while anything refers to it (standbys, shards, proxies, read groups) unless force, which removes those references too.';
+
+CREATE FUNCTION @extschema@.create_cluster(name text, shard_count int DEFAULT 1024, algorithm text DEFAULT 'siphash24',
+                                           proxy_node text DEFAULT NULL, standby_proxy_node text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    INSERT INTO shardroute.shard_cluster (name, shard_count, algorithm, proxy_node, standby_proxy_node)
+    VALUES (create_cluster.name, coalesce(create_cluster.shard_count, 1024),
+            coalesce(create_cluster.algorithm, 'siphash24'), create_cluster.proxy_node, create_cluster.standby_proxy_node);
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'cluster "%" already exists', create_cluster.name USING ERRCODE = 'duplicate_object';
+END $$;
+COMMENT ON FUNCTION @extschema@.create_cluster(text, int, text, text, text) IS
+'Creates a sharded cluster (PL_PROXY_CLUSTER_NAME). shard_count: a power of 2, fixed for life. proxy_node / standby_proxy_node: the databases marked PLPROXY PROXY and PROXY_FOR_STANDBYS.';
+
+CREATE FUNCTION @extschema@.assign_shards(cluster text, node text, first_shard int, last_shard int) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    c shardroute.shard_cluster;
+    r shardroute.shard_range;
+    f int := first_shard;
+    l int := last_shard;
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    SELECT * INTO c FROM shardroute.shard_cluster sc WHERE sc.name = assign_shards.cluster;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'cluster "%" does not exist', assign_shards.cluster USING ERRCODE = 'undefined_object';
+    END IF;
+    IF f IS NULL OR l IS NULL OR f < 0 OR l < f OR l >= c.shard_count THEN
+        RAISE EXCEPTION 'invalid shard range [%, %] for cluster "%"', f, l, c.name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Cluster "%s" has shards 0..%s; ranges are inclusive, first <= last.', c.name, c.shard_count - 1);
+    END IF;
+    -- take the shards away from whoever holds them now
+    FOR r IN SELECT * FROM shardroute.shard_range sr
+              WHERE sr.cluster = c.name AND sr.last_shard >= f AND sr.first_shard <= l LOOP
+        DELETE FROM shardroute.shard_range sr WHERE sr.cluster = c.name AND sr.first_shard = r.first_shard;
+        IF r.first_shard < f THEN
+            INSERT INTO shardroute.shard_range VALUES (c.name, r.node, r.first_shard, f - 1);
+        END IF;
+        IF r.last_shard > l THEN
+            INSERT INTO shardroute.shard_range VALUES (c.name, r.node, l + 1, r.last_shard);
+        END IF;
+    END LOOP;
+    -- merge with the node's adjacent ranges, so one node keeps one range where it can
+    SELECT * INTO r FROM shardroute.shard_range sr
+     WHERE sr.cluster = c.name AND sr.node = assign_shards.node AND sr.last_shard = f - 1;
+    IF FOUND THEN
+        DELETE FROM shardroute.shard_range sr WHERE sr.cluster = c.name AND sr.first_shard = r.first_shard;
+        f := r.first_shard;
+    END IF;
+    SELECT * INTO r FROM shardroute.shard_range sr
+     WHERE sr.cluster = c.name AND sr.node = assign_shards.node AND sr.first_shard = l + 1;
+    IF FOUND THEN
+        DELETE FROM shardroute.shard_range sr WHERE sr.cluster = c.name AND sr.first_shard = r.first_shard;
+        l := r.last_shard;
+    END IF;
+    INSERT INTO shardroute.shard_range VALUES (c.name, assign_shards.node, f, l);
+END $$;
+COMMENT ON FUNCTION @extschema@.assign_shards(text, text, int, int) IS
+'Assigns the inclusive shard range [first_shard, last_shard] of a cluster to a node; shards another node holds move to this node. Coverage (from 0, no gaps) is checked at COMMIT, so several calls in one transaction can reshape a cluster.';
+
+CREATE FUNCTION @extschema@.drop_cluster(name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    DELETE FROM shardroute.shard_range r WHERE r.cluster = drop_cluster.name;
+    DELETE FROM shardroute.shard_cluster c WHERE c.name = drop_cluster.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'cluster "%" does not exist', drop_cluster.name USING ERRCODE = 'undefined_object';
+    END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@.drop_cluster(text) IS 'Removes a cluster and its shard ranges.';
+
+CREATE FUNCTION @extschema@.create_read_group(name text, write_node text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    INSERT INTO shardroute.read_group (name, write_node) VALUES (create_read_group.name, create_read_group.write_node);
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'read group "%" already exists', create_read_group.name USING ERRCODE = 'duplicate_object';
+END $$;
+COMMENT ON FUNCTION @extschema@.create_read_group(text, text) IS
+'Creates a read group: one REPORTING_DATABASES engine or LOAD_BALANCED_APPS app, with its WRITE node. Add READ members with set_read_weight().';
+
+CREATE FUNCTION @extschema@.set_read_weight(read_group text, node text, weight float8) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    IF NOT EXISTS (SELECT 1 FROM shardroute.read_group g WHERE g.name = set_read_weight.read_group) THEN
+        RAISE EXCEPTION 'read group "%" does not exist', set_read_weight.read_group USING ERRCODE = 'undefined_object';
+    END IF;
+    IF weight IS NULL OR weight < 0 OR weight = 'NaN' OR weight = 'Infinity' THEN
+        RAISE EXCEPTION 'invalid weight % for "%" in read group "%"', weight, node, read_group
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Weights are finite numbers >= 0; 0 removes the member.';
+    END IF;
+    IF weight = 0 THEN
+        DELETE FROM shardroute.read_member m WHERE m.read_group = set_read_weight.read_group AND m.node = set_read_weight.node;
+    ELSE
+        INSERT INTO shardroute.read_member AS m VALUES (set_read_weight.read_group, set_read_weight.node, weight)
+        ON CONFLICT ON CONSTRAINT read_member_pkey DO UPDATE SET weight = EXCLUDED.weight
+        WHERE m.weight IS DISTINCT FROM EXCLUDED.weight;
+    END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@.set_read_weight(text, text, float8) IS
+'Sets the weight of a node in a read group''s READ list (weight >= 0; 0 removes it). A READ list may hold one master and standbys of that master.';
+
+CREATE FUNCTION @extschema@.drop_read_group(name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    DELETE FROM shardroute.read_member m WHERE m.read_group = drop_read_group.name;
+    DELETE FROM shardroute.read_group g WHERE g.name = drop_read_group.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'read group "%" does not exist', drop_read_group.name USING ERRCODE = 'undefined_object';
+    END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@.drop_read_group(text) IS 'Removes a read group and its READ list.';
+
+CREATE FUNCTION @extschema@.check_topology() RETURNS TABLE (object text, problem text)
+    AS 'MODULE_PATHNAME', 'shardroute_check_topology' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION @extschema@.check_topology() IS
+'Every rule violation in the catalog at once, one row each, naming the object and the rule; no rows = valid.';
+
+-- Django settings bridge (src/topology/django.cpp)
+CREATE FUNCTION @extschema@._django_plan(settings jsonb, replace bool) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'shardroute_django_plan' LANGUAGE C STABLE STRICT;
+
+CREATE FUNCTION @extschema@.import_django_settings(settings jsonb, replace bool DEFAULT false)
+RETURNS TABLE (kind text, name text, action text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE plan jsonb;
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    plan := shardroute._django_plan(settings, coalesce(replace, false));
+    PERFORM shardroute._apply_snapshot(plan->'target');
+    RETURN QUERY SELECT a->>0, a->>1, a->>2 FROM jsonb_array_elements(plan->'actions') a;
+END $$;
+COMMENT ON FUNCTION @extschema@.import_django_settings(jsonb, bool) IS
+'Loads CommCare Django settings ({"DATABASES", "REPORTING_DATABASES", "LOAD_BALANCED_APPS", "PL_PROXY_CLUSTER_NAME"}) into the catalog, validated with the CommCare rules. replace: make the catalog exactly the document. PASSWORD values are never imported.';
+
+CREATE FUNCTION @extschema@.export_django_settings() RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'shardroute_export_django_settings' LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@.export_django_settings() IS
+'The catalog as CommCare Django settings: the inverse of import_django_settings().';
+
+REVOKE EXECUTE ON FUNCTION
+    @extschema@._snapshot(), @extschema@._lock_catalog(), @extschema@._apply_snapshot(jsonb),
+    @extschema@._django_plan(jsonb, bool),
+    @extschema@.add_node(text, text, int, text, text, text, text),
+    @extschema@.add_standby(text, text, text, int, text, interval, int8, text),
+    @extschema@.alter_node(text, text, int, text, text, text, text, interval, int8, text),
+    @extschema@.drop_node(text, bool),
+    @extschema@.create_cluster(text, int, text, text, text),
+    @extschema@.assign_shards(text, text, int, int),
+    @extschema@.drop_cluster(text),
+    @extschema@.create_read_group(text, text),
+    @extschema@.set_read_weight(text, text, float8),
+    @extschema@.drop_read_group(text),
+    @extschema@.import_django_settings(jsonb, bool)
+FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Lookups: read a backend-local cache of the catalog, reloaded only after a
+-- relcache invalidation of a catalog table. No SPI or catalog scan per call.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.shard_for_key(cluster text, key text) RETURNS int4
+    AS 'MODULE_PATHNAME', 'shardroute_shard_for_key' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.shard_for_key(text, text) IS
+'The shard of a key: hash_string(key, cluster algorithm) & (shard_count - 1), as PL/Proxy RUN ON computes it.';
+CREATE FUNCTION @extschema@.shard_for_key(cluster text, key uuid) RETURNS int4
+    AS 'MODULE_PATHNAME', 'shardroute_shard_for_uuid' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.shard_for_key(text, uuid) IS
+'The shard of a UUID key, hashed as its 16 raw bytes.';
+
+CREATE FUNCTION @extschema@.node_for_key(cluster text, key text) RETURNS text
+    AS 'MODULE_PATHNAME', 'shardroute_node_for_key' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.node_for_key(text, text) IS 'The node (Django alias) that owns the key''s shard.';
+CREATE FUNCTION @extschema@.node_for_key(cluster text, key uuid) RETURNS text
+    AS 'MODULE_PATHNAME', 'shardroute_node_for_uuid' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.node_for_key(text, uuid) IS 'The node that owns a UUID key''s shard (16 raw bytes hashed).';
+
+CREATE FUNCTION @extschema@.node_for_shard(cluster text, shard int) RETURNS text
+    AS 'MODULE_PATHNAME', 'shardroute_node_for_shard' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.node_for_shard(text, int) IS 'The node that owns a shard.';
+
+CREATE FUNCTION @extschema@.route_keys(cluster text, keys text[]) RETURNS TABLE (node text, keys text[])
+    AS 'MODULE_PATHNAME', 'shardroute_route_keys' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.route_keys(text, text[]) IS
+'Groups many keys by owning node in one call: one row per node, keys in input order.';
+
+CREATE FUNCTION @extschema@.conninfo(node text) RETURNS text
+    AS 'MODULE_PATHNAME', 'shardroute_conninfo' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.conninfo(text) IS
+'libpq connection string of a node (host, port, dbname and its options; never a password).';

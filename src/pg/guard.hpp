@@ -56,11 +56,13 @@ template <typename Fn> Datum invoke(Fn &&fn) {
 }
 
 // Runs `fn` (PostgreSQL C code that holds no C++ object with a destructor) and
-// turns an ereport(ERROR) into a PgException. Its result must be plain data.
+// turns an ereport(ERROR) into a PgException. Its result must be a scalar.
+// A PgException must reach invoke(): after a caught PostgreSQL error the
+// transaction is only fit to be aborted.
 template <typename Fn> auto pg_call(Fn &&fn) -> decltype(fn()) {
     using Result = decltype(fn());
-    static_assert(std::is_void_v<Result> || std::is_trivially_destructible_v<Result>,
-                  "pg_call returns plain data only");
+    static_assert(std::is_void_v<Result> || std::is_scalar_v<Result>,
+                  "pg_call returns plain data only (a pointer or a number)");
     MemoryContext caller_context = CurrentMemoryContext;
     ErrorData *volatile edata = nullptr;
     if constexpr (std::is_void_v<Result>) {
@@ -76,7 +78,7 @@ template <typename Fn> auto pg_call(Fn &&fn) -> decltype(fn()) {
         if (edata)
             throw PgException(edata);
     } else {
-        Result result{};
+        volatile Result result{}; // volatile: it lives across sigsetjmp
         PG_TRY();
         { result = fn(); }
         PG_CATCH();
@@ -104,4 +106,4 @@ template <typename Fn> auto pg_call(Fn &&fn) -> decltype(fn()) {
     extern "C" Datum name(PG_FUNCTION_ARGS) {                                                                          \
         return shardroute::pg::invoke([fcinfo]() { return name##_body(fcinfo); });                                     \
     }                                                                                                                  \
-    static Datum name##_body(FunctionCallInfo fcinfo)
+    static Datum name##_body([[maybe_unused]] FunctionCallInfo fcinfo)

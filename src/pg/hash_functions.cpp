@@ -5,7 +5,9 @@
 #include "hash/algorithm.hpp"
 #include "hash/siphash.hpp"
 
+#include "pg/call_site.hpp"
 #include "pg/guard.hpp"
+#include "pg/hashing.hpp"
 
 extern "C" {
 #include "common/hashfn.h"
@@ -14,53 +16,19 @@ extern "C" {
 
 #include <string_view>
 
+using namespace shardroute;
 using shardroute::hash::Algorithm;
 
-namespace {
+namespace shardroute::pg {
 
-// Per-call-site memo of the algorithm argument. When the planner says the
-// argument is a constant (the usual 'siphash24' literal) it is never looked at
-// again; otherwise the name is compared with the last one seen.
-struct AlgorithmCache {
-    Algorithm algorithm;
-    bool stable;
-    int name_len;
-    char name[NAMEDATALEN];
-};
-
-Algorithm resolve_algorithm(FunctionCallInfo fcinfo, int argno) {
-    auto *cache = static_cast<AlgorithmCache *>(fcinfo->flinfo->fn_extra);
-    if (cache && cache->stable)
-        return cache->algorithm;
-
-    text *arg = PG_GETARG_TEXT_PP(argno);
-    std::string_view name(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg));
-    if (cache && name == std::string_view(cache->name, cache->name_len))
-        return cache->algorithm;
-
-    Algorithm algorithm = shardroute::hash::parse_algorithm(name); // throws on unknown names
-    if (!cache) {
-        cache = static_cast<AlgorithmCache *>(MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(AlgorithmCache)));
-        fcinfo->flinfo->fn_extra = cache;
-    }
-    cache->algorithm = algorithm;
-    cache->stable = get_fn_expr_arg_stable(fcinfo->flinfo, argno);
-    cache->name_len = static_cast<int>(name.size()); // known names are short
-    memcpy(cache->name, name.data(), name.size());
-    return algorithm;
-}
-
-// The 64-bit word for `len` bytes under (k0, k1). For hashtext, k0 is
-// PostgreSQL's extended-hash seed (seed 0 gives hashtext's own low 32 bits).
 uint64_t hash64(Algorithm algorithm, const char *data, size_t len, uint64_t k0, uint64_t k1) {
     switch (algorithm) {
     case Algorithm::siphash24:
-        return shardroute::hash::siphash24(data, len, k0, k1);
+        return hash::siphash24(data, len, k0, k1);
     case Algorithm::hashtext:
         if (k1 != 0)
-            throw shardroute::Error(
-                shardroute::sqlstate::invalid_parameter_value, "algorithm \"hashtext\" takes a single 64-bit seed",
-                "The second key (k1) must be 0 for hashtext.", "Use 'siphash24' for a 128-bit key.");
+            throw Error(sqlstate::invalid_parameter_value, "algorithm \"hashtext\" takes a single 64-bit seed",
+                        "The second key (k1) must be 0 for hashtext.", "Use 'siphash24' for a 128-bit key.");
         return DatumGetUInt64(
             hash_any_extended(reinterpret_cast<const unsigned char *>(data), static_cast<int>(len), k0));
     }
@@ -70,7 +38,17 @@ uint64_t hash64(Algorithm algorithm, const char *data, size_t len, uint64_t k0, 
 int32 hash32(Algorithm algorithm, const char *data, size_t len, uint64_t seed) {
     if (algorithm == Algorithm::hashtext && seed == 0)
         return DatumGetInt32(hash_any(reinterpret_cast<const unsigned char *>(data), static_cast<int>(len)));
-    return shardroute::hash::low32(hash64(algorithm, data, len, seed, 0));
+    return hash::low32(hash64(algorithm, data, len, seed, 0));
+}
+
+} // namespace shardroute::pg
+
+namespace {
+
+// The algorithm argument, resolved once per call site.
+Algorithm resolve_algorithm(FunctionCallInfo fcinfo, int argno) {
+    return shardroute::pg::resolve_name_arg<Algorithm>(
+        fcinfo, argno, 0, [](std::string_view name) { return shardroute::hash::parse_algorithm(name); });
 }
 
 // pghashlib's seed: an int4 sign-extended to the 64-bit k0.
@@ -79,6 +57,9 @@ uint64_t seed_arg(FunctionCallInfo fcinfo, int argno) {
 }
 
 } // namespace
+
+using shardroute::pg::hash32;
+using shardroute::pg::hash64;
 
 // hash_string(data text|bytea, algorithm text [, seed int4]) -> int4
 SHARDROUTE_FUNCTION(shardroute_hash_string) {

@@ -1,0 +1,32 @@
+// The catalog as the SQL functions see it: loaded through SPI, guarded by
+// triggers, and cached per backend until PostgreSQL's relcache invalidation
+// says a catalog table changed.
+#pragma once
+
+#include "routing/shard_map.hpp"
+#include "topology/model.hpp"
+
+#include "pg/postgres.hpp"
+
+#include <vector>
+
+namespace shardroute::pg {
+
+struct CatalogCache {
+    topology::Topology topology;
+    routing::ShardMap shards;
+    std::vector<Oid> relids; // the catalog tables: an invalidation of one means "reload"
+    uint64_t generation = 0; // changes on every reload; call-site memos compare it
+};
+
+// The cached catalog, reloaded first if an invalidation arrived since the last load.
+const CatalogCache &catalog();
+
+// The catalog as committed now plus this transaction's own changes (a fresh
+// snapshot, not the cache): for validation, check_topology and the Django bridge.
+topology::Topology load_topology();
+
+// Hooks the cache into relcache invalidation; called once from _PG_init.
+void register_catalog_callbacks();
+
+} // namespace shardroute::pg

@@ -1,0 +1,49 @@
+// SQL glue of the Django settings bridge: jsonb in and out, the current catalog
+// from SPI, and PostgreSQL's own int4 input function deciding what a PORT is.
+#include "common/error.hpp"
+#include "topology/django.hpp"
+#include "topology/snapshot.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "pg/catalog.hpp"
+#include "pg/guard.hpp"
+
+extern "C" {
+#include "utils/jsonb.h"
+}
+
+using namespace shardroute;
+
+namespace {
+
+std::string jsonb_text(Jsonb *doc) {
+    return pg::pg_call([doc]() { return JsonbToCString(nullptr, &doc->root, VARSIZE(doc)); });
+}
+
+Datum to_jsonb(const std::string &text) {
+    return pg::pg_call([&text]() { return DirectFunctionCall1(jsonb_in, CStringGetDatum(text.c_str())); });
+}
+
+// Django keeps PORT as a string: PostgreSQL's int4 input rules say what is a number.
+int pg_port_parser(const std::string &text) {
+    return pg::pg_call([&text]() { return DatumGetInt32(DirectFunctionCall1(int4in, CStringGetDatum(text.c_str()))); });
+}
+
+} // namespace
+
+// _django_plan(settings, replace) -> {"target": <snapshot>, "actions": [[kind, name, action], ...]}
+SHARDROUTE_FUNCTION(shardroute_django_plan) {
+    Jsonb *settings = PG_GETARG_JSONB_P(0);
+    bool replace = PG_GETARG_BOOL(1);
+    auto plan = topology::plan_django_import(jsonb_text(settings), pg::load_topology(), replace, pg_port_parser);
+    nlohmann::json out = {{"target", nlohmann::json::parse(topology::topology_to_snapshot(plan.target))},
+                          {"actions", nlohmann::json::array()}};
+    for (const auto &a : plan.actions)
+        out["actions"].push_back({a.kind, a.name, a.action});
+    return to_jsonb(out.dump());
+}
+
+SHARDROUTE_FUNCTION(shardroute_export_django_settings) {
+    return to_jsonb(topology::export_django_settings(pg::load_topology()));
+}
