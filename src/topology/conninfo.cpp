@@ -9,15 +9,40 @@ namespace shardroute::topology {
 
 namespace {
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 // libpq 15's connection keywords (PQconndefaults), less the ones handled below.
-constexpr std::string_view known_keywords[] = {
-    "user", "passfile", "channel_binding", "connect_timeout", "client_encoding", "options", "application_name",
-    "fallback_application_name", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
-    "tcp_user_timeout", "sslmode", "sslcompression", "sslcert", "sslkey", "sslrootcert", "sslcrl", "sslcrldir",
-    "sslsni", "requirepeer", "ssl_min_protocol_version", "ssl_max_protocol_version", "gssencmode", "krbsrvname",
-    "gsslib", "service", "target_session_attrs"};
+constexpr std::string_view known_keywords[] = {"user",
+                                               "passfile",
+                                               "channel_binding",
+                                               "connect_timeout",
+                                               "client_encoding",
+                                               "options",
+                                               "application_name",
+                                               "fallback_application_name",
+                                               "keepalives",
+                                               "keepalives_idle",
+                                               "keepalives_interval",
+                                               "keepalives_count",
+                                               "tcp_user_timeout",
+                                               "sslmode",
+                                               "sslcompression",
+                                               "sslcert",
+                                               "sslkey",
+                                               "sslrootcert",
+                                               "sslcrl",
+                                               "sslcrldir",
+                                               "sslsni",
+                                               "requirepeer",
+                                               "ssl_min_protocol_version",
+                                               "ssl_max_protocol_version",
+                                               "gssencmode",
+                                               "krbsrvname",
+                                               "gsslib",
+                                               "service",
+                                               "target_session_attrs"};
 
 [[noreturn]] void malformed(std::string_view text, const std::string &why) {
     throw Error(sqlstate::invalid_parameter_value, fmt::format("invalid connection options \"{}\"", text), why,
@@ -80,8 +105,7 @@ std::vector<OptionProblem> check_options(const Options &options) {
     std::vector<OptionProblem> problems;
     for (const auto &[key, value] : options) {
         if (key == "password" || key == "sslpassword") {
-            problems.push_back({"password in options",
-                                fmt::format("\"{}\" may not be stored in the catalog", key),
+            problems.push_back({"password in options", fmt::format("\"{}\" may not be stored in the catalog", key),
                                 "Passwords never enter the catalog: use a .pgpass file on the servers that connect, "
                                 "or a user mapping (CREATE USER MAPPING ... OPTIONS (user '...', password '...'))."});
         } else if (key == "host" || key == "hostaddr" || key == "port" || key == "dbname") {

@@ -37,8 +37,14 @@ template <typename T> const T *find_named(const std::vector<T> &v, std::string_v
 }
 } // namespace
 
-const Node *Topology::find_node(std::string_view name) const { return find_named(nodes, name); }
-const Cluster *Topology::find_cluster(std::string_view name) const { return find_named(clusters, name); }
-const ReadGroup *Topology::find_read_group(std::string_view name) const { return find_named(read_groups, name); }
+const Node *Topology::find_node(std::string_view name) const {
+    return find_named(nodes, name);
+}
+const Cluster *Topology::find_cluster(std::string_view name) const {
+    return find_named(clusters, name);
+}
+const ReadGroup *Topology::find_read_group(std::string_view name) const {
+    return find_named(read_groups, name);
+}
 
 } // namespace shardroute::topology

@@ -18,8 +18,8 @@ struct Node {
     std::string host;
     int port = 5432;
     std::optional<std::string> dbname;
-    std::optional<std::string> options; // extra libpq keywords, never a password
-    std::optional<std::string> citus_role; // "coordinator" | "worker"
+    std::optional<std::string> options;         // extra libpq keywords, never a password
+    std::optional<std::string> citus_role;      // "coordinator" | "worker"
     std::optional<std::string> citus_node_name; // "host:port" the coordinator uses
     // standby only
     std::optional<std::string> primary_node;

@@ -20,7 +20,9 @@ bool has_control(const std::string &s) {
     return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
-std::string q(const std::string &s) { return "\"" + s + "\""; }
+std::string q(const std::string &s) {
+    return "\"" + s + "\"";
+}
 
 struct Collector {
     std::vector<Problem> &out;
@@ -41,7 +43,9 @@ void check_name(Collector &c, const std::string &what, const std::string &name) 
 
 } // namespace
 
-bool valid_name(const std::string &name) { return !name.empty() && name.size() <= 63 && !has_control(name); }
+bool valid_name(const std::string &name) {
+    return !name.empty() && name.size() <= 63 && !has_control(name);
+}
 
 std::string Problem::object() const {
     switch (kind) {
@@ -64,8 +68,8 @@ std::vector<Problem> check_node(const Node &n) {
     Collector c{out, ObjectKind::node, n.name, {}};
     check_name(c, "node", n.name);
     if (n.host.empty() || has_control(n.host))
-        c.add("invalid host", fmt::format("host {} of node {} must be non-empty without control characters",
-                                          q(n.host), q(n.name)));
+        c.add("invalid host",
+              fmt::format("host {} of node {} must be non-empty without control characters", q(n.host), q(n.name)));
     if (n.port < 1 || n.port > 65535)
         c.add("invalid port", fmt::format("port {} of node {} is not between 1 and 65535", n.port, q(n.name)));
     if (n.dbname && (n.dbname->empty() || n.dbname->size() > 63 || has_control(*n.dbname)))
@@ -80,8 +84,8 @@ std::vector<Problem> check_node(const Node &n) {
         }
     }
     if (n.citus_role && *n.citus_role != "coordinator" && *n.citus_role != "worker")
-        c.add("invalid citus role",
-              fmt::format("citus_role {} of node {} is neither 'coordinator' nor 'worker'", q(*n.citus_role), q(n.name)));
+        c.add("invalid citus role", fmt::format("citus_role {} of node {} is neither 'coordinator' nor 'worker'",
+                                                q(*n.citus_role), q(n.name)));
     if (n.citus_node_name) {
         const std::string &cn = *n.citus_node_name;
         auto colon = cn.rfind(':');
@@ -95,7 +99,8 @@ std::vector<Problem> check_node(const Node &n) {
         if (!ok)
             c.add("invalid citus node name",
                   fmt::format("citus_node_name {} of node {} is not host or host:port", q(cn), q(n.name)),
-                  "CITUS_NODE_NAME is the host:port the coordinator uses to reach the worker, e.g. 'citus_worker1:5432'.");
+                  "CITUS_NODE_NAME is the host:port the coordinator uses to reach the worker, e.g. "
+                  "'citus_worker1:5432'.");
     }
     if (n.is_standby()) {
         if (*n.primary_node == n.name)
@@ -104,8 +109,8 @@ std::vector<Problem> check_node(const Node &n) {
             c.add("invalid max_lag", fmt::format("max_lag of standby {} is negative", q(n.name)));
         if (n.max_lag_bytes && *n.max_lag_bytes < 0)
             c.add("invalid max_lag_bytes", fmt::format("max_lag_bytes of standby {} is negative", q(n.name)));
-        if (n.application_name && (n.application_name->empty() || n.application_name->size() > 63 ||
-                                   has_control(*n.application_name)))
+        if (n.application_name &&
+            (n.application_name->empty() || n.application_name->size() > 63 || has_control(*n.application_name)))
             c.add("invalid application_name",
                   fmt::format("application_name {} of standby {} must be 1 to 63 bytes without control characters",
                               q(*n.application_name), q(n.name)));
@@ -174,7 +179,8 @@ std::vector<Problem> validate(const Topology &t) {
         Collector c{out, ObjectKind::node, n.name, {}};
         const Node *primary = t.find_node(*n.primary_node);
         if (!primary) {
-            c.add("unknown node", fmt::format("primary {} of standby {} does not exist", q(*n.primary_node), q(n.name)));
+            c.add("unknown node",
+                  fmt::format("primary {} of standby {} does not exist", q(*n.primary_node), q(n.name)));
         } else if (primary->is_standby()) {
             // follow the chain to tell a cycle from a plain cascade
             std::set<std::string> seen{n.name};
@@ -202,9 +208,9 @@ std::vector<Problem> validate(const Topology &t) {
     for (const auto &cl : t.clusters) {
         append(check_cluster(cl));
         Collector c{out, ObjectKind::cluster, cl.name, {}};
-        for (const auto &[what, proxy] : {std::pair<const char *, const std::optional<std::string> *>{
-                                              "proxy_node", &cl.proxy_node},
-                                          {"standby_proxy_node", &cl.standby_proxy_node}}) {
+        for (const auto &[what, proxy] :
+             {std::pair<const char *, const std::optional<std::string> *>{"proxy_node", &cl.proxy_node},
+              {"standby_proxy_node", &cl.standby_proxy_node}}) {
             if (!*proxy)
                 continue;
             const Node *p = t.find_node(**proxy);
@@ -242,8 +248,9 @@ std::vector<Problem> validate(const Topology &t) {
                     c.add("gap", fmt::format("shards {}..{} of cluster {} are assigned to no node (between {} and {})",
                                              next, r->first - 1, q(cl.name), q(prev->node), q(r->node)));
             } else if (r->first < next && prev) {
-                c.add("overlap", fmt::format("shards {}..{} of cluster {} are assigned to both {} and {}", r->first,
-                                             std::min<long>(next - 1, r->last), q(cl.name), q(prev->node), q(r->node)),
+                c.add("overlap",
+                      fmt::format("shards {}..{} of cluster {} are assigned to both {} and {}", r->first,
+                                  std::min<long>(next - 1, r->last), q(cl.name), q(prev->node), q(r->node)),
                       "Use shardroute.assign_shards(), which moves shards from their old node.");
             }
             if (r->last + 1L > next) {
@@ -255,9 +262,8 @@ std::vector<Problem> validate(const Topology &t) {
             c.add("gap", fmt::format("shards {}..{} of cluster {} are assigned to no node", next, cl.shard_count - 1,
                                      q(cl.name)));
         else if (next > cl.shard_count)
-            c.add("range beyond shard count",
-                  fmt::format("cluster {} has {} shards but shard {} is assigned (node {})", q(cl.name),
-                              cl.shard_count, next - 1, q(prev->node)));
+            c.add("range beyond shard count", fmt::format("cluster {} has {} shards but shard {} is assigned (node {})",
+                                                          q(cl.name), cl.shard_count, next - 1, q(prev->node)));
     }
 
     // shard ranges: each names a cluster and a primary node
@@ -265,7 +271,8 @@ std::vector<Problem> validate(const Topology &t) {
         append(check_range(r));
         Collector c{out, ObjectKind::shard_range, r.cluster, r.node};
         if (!t.find_cluster(r.cluster))
-            c.add("unknown cluster", fmt::format("shards [{}, {}] name unknown cluster {}", r.first, r.last, q(r.cluster)));
+            c.add("unknown cluster",
+                  fmt::format("shards [{}, {}] name unknown cluster {}", r.first, r.last, q(r.cluster)));
         const Node *n = t.find_node(r.node);
         if (!n)
             c.add("unknown node", fmt::format("shards [{}, {}] of cluster {} name unknown node {}", r.first, r.last,
@@ -283,7 +290,8 @@ std::vector<Problem> validate(const Topology &t) {
         Collector c{out, ObjectKind::read_group, g.name, {}};
         const Node *w = t.find_node(g.write_node);
         if (!w)
-            c.add("unknown node", fmt::format("WRITE node {} of read group {} does not exist", q(g.write_node), q(g.name)));
+            c.add("unknown node",
+                  fmt::format("WRITE node {} of read group {} does not exist", q(g.write_node), q(g.name)));
         else if (w->is_standby())
             c.add("write node is a standby",
                   fmt::format("WRITE node {} of read group {} is a standby", q(g.write_node), q(g.name)));
@@ -314,9 +322,11 @@ std::vector<Problem> validate(const Topology &t) {
         append(check_member(m));
         Collector c{out, ObjectKind::read_member, m.read_group, m.node};
         if (!t.find_read_group(m.read_group))
-            c.add("unknown read group", fmt::format("member {} names unknown read group {}", q(m.node), q(m.read_group)));
+            c.add("unknown read group",
+                  fmt::format("member {} names unknown read group {}", q(m.node), q(m.read_group)));
         if (!t.find_node(m.node))
-            c.add("unknown node", fmt::format("READ list of read group {} names unknown node {}", q(m.read_group), q(m.node)));
+            c.add("unknown node",
+                  fmt::format("READ list of read group {} names unknown node {}", q(m.read_group), q(m.node)));
     }
     return out;
 }

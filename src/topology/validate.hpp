@@ -14,9 +14,9 @@ enum class ObjectKind { node, cluster, shard_range, read_group, read_member };
 
 struct Problem {
     ObjectKind kind;
-    std::string name;   // the node, cluster or read group
-    std::string detail; // for a shard range or read member: the node
-    std::string rule;   // short rule name, e.g. "gap"
+    std::string name;    // the node, cluster or read group
+    std::string detail;  // for a shard range or read member: the node
+    std::string rule;    // short rule name, e.g. "gap"
     std::string message; // "rule: what is wrong, naming the objects"
     std::string hint;
 
