@@ -17,9 +17,9 @@ OBJS = $(SRCS:.cpp=.o)
 CORE_SRCS = $(filter-out src/pg/%,$(SRCS))
 
 # pg_regress suites: sql/<name>.sql vs expected/<name>.out
-REGRESS = hash boundary plproxy_smoke
+REGRESS = hash boundary plproxy_smoke topology lookup privileges
 # isolation specs: test/isolation/specs/<name>.spec
-ISOLATION_SPECS =
+ISOLATION_SPECS = cache_invalidation concurrent_writers
 
 PG_CONFIG ?= pg_config
 

@@ -166,7 +166,8 @@ END $$;
 
 -- The whole catalog as one document (keys = table names, fields = columns);
 -- max_lag also as microseconds for the C++ side. relids: the tables whose
--- relcache invalidation means "reload".
+-- relcache invalidation means "reload". Executable by everyone: the lookup
+-- cache of every role loads through it, and it shows only readable tables.
 CREATE FUNCTION @extschema@._snapshot() RETURNS jsonb
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 SELECT jsonb_build_object(
@@ -475,7 +476,8 @@ COMMENT ON FUNCTION @extschema@.export_django_settings() IS
 'The catalog as CommCare Django settings: the inverse of import_django_settings().';
 
 REVOKE EXECUTE ON FUNCTION
-    @extschema@._snapshot(), @extschema@._lock_catalog(), @extschema@._apply_snapshot(jsonb),
+    @extschema@._check_row(), @extschema@._check_catalog(), @extschema@._catalog_changed(),
+    @extschema@._lock_catalog(), @extschema@._apply_snapshot(jsonb),
     @extschema@._django_plan(jsonb, bool),
     @extschema@.add_node(text, text, int, text, text, text, text),
     @extschema@.add_standby(text, text, text, int, text, interval, int8, text),

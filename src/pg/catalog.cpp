@@ -11,11 +11,15 @@
 
 extern "C" {
 #include "access/htup_details.h"
+#include "access/parallel.h"
+#include "access/xact.h"
 #include "commands/trigger.h"
 #include "datatype/timestamp.h"
 #include "executor/spi.h"
 #include "storage/proc.h"
+#include "storage/lmgr.h"
 #include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 }
@@ -38,7 +42,8 @@ char *fetch_latest(const char *query) {
         MemoryContext caller = CurrentMemoryContext;
         if (SPI_connect() != SPI_OK_CONNECT)
             elog(ERROR, "shardroute: SPI_connect failed");
-        PushActiveSnapshot(GetLatestSnapshot());
+        // parallel mode allows no new snapshot: use the query's (see catalog())
+        PushActiveSnapshot(IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot());
         int rc = SPI_execute(query, true, 1);
         PopActiveSnapshot();
         if (rc != SPI_OK_SELECT || SPI_processed != 1)
@@ -79,7 +84,8 @@ topology::Topology load_topology() {
 }
 
 const CatalogCache &catalog() {
-    if (cache && cache_valid)
+    if (cache && cache_valid &&
+        (cache->only_lxid == InvalidLocalTransactionId || cache->only_lxid == MyProc->lxid))
         return *cache;
     cache_valid = true; // an invalidation arriving during the load clears it again
     loading = true;
@@ -92,6 +98,8 @@ const CatalogCache &catalog() {
         for (const auto &oid : doc.at("relids"))
             fresh->relids.push_back(oid.get<Oid>());
         fresh->generation = ++last_generation;
+        // loaded with the query's snapshot, which may predate a change: good for this transaction only
+        fresh->only_lxid = IsInParallelMode() ? MyProc->lxid : InvalidLocalTransactionId;
         cache = std::move(fresh);
     } catch (...) {
         loading = false;
@@ -248,11 +256,12 @@ SHARDROUTE_FUNCTION(shardroute_check_catalog) {
     if (MyProc->lxid == checked_lxid && catalog_changes == checked_changes)
         return PointerGetDatum(nullptr);
     // see other writers' committed changes: the validation is of what the catalog will be
-    pg_call([]() {
-        if (SPI_connect() != SPI_OK_CONNECT)
-            elog(ERROR, "shardroute: SPI_connect failed");
-        SPI_execute("SELECT shardroute._lock_catalog()", false, 0);
-        SPI_finish();
+    // the lock _lock_catalog() takes, taken directly: at COMMIT this runs as the session user
+    Oid schema = RelationGetNamespace(trigger_data(fcinfo)->tg_relation);
+    pg_call([schema]() {
+        Oid node_table = get_relname_relid("node", schema);
+        if (OidIsValid(node_table))
+            LockRelationOid(node_table, ShareRowExclusiveLock);
     });
     auto problems = topology::validate(pg::load_topology());
     if (!problems.empty())

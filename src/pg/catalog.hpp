@@ -8,6 +8,10 @@
 
 #include "pg/postgres.hpp"
 
+extern "C" {
+#include "storage/lock.h"
+}
+
 #include <vector>
 
 namespace shardroute::pg {
@@ -17,6 +21,7 @@ struct CatalogCache {
     routing::ShardMap shards;
     std::vector<Oid> relids; // the catalog tables: an invalidation of one means "reload"
     uint64_t generation = 0; // changes on every reload; call-site memos compare it
+    LocalTransactionId only_lxid = InvalidLocalTransactionId; // set: valid in that transaction only
 };
 
 // The cached catalog, reloaded first if an invalidation arrived since the last load.
