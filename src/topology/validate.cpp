@@ -78,9 +78,9 @@ std::vector<Problem> check_node(const Node &n) {
     if (n.options) {
         try {
             for (const auto &p : check_options(parse_options(*n.options)))
-                c.add(p.rule, fmt::format("{} (node {})", p.message, q(n.name)), p.hint);
+                c.add(p.rule, p.message, p.hint);
         } catch (const Error &e) {
-            c.add("invalid options", fmt::format("{} (node {}): {}", e.what(), q(n.name), e.detail()), e.hint());
+            c.add("invalid options", fmt::format("{}: {}", e.what(), e.detail()), e.hint());
         }
     }
     if (n.citus_role && *n.citus_role != "coordinator" && *n.citus_role != "worker")
@@ -336,9 +336,8 @@ void raise_problems(const std::vector<Problem> &problems, const std::string &con
     for (const auto &p : problems)
         detail += (detail.empty() ? "" : "\n") + p.object() + ": " + p.message;
     std::string hint = problems.front().hint;
-    if (problems.size() > 1 || hint.empty())
-        hint = hint.empty() ? "SELECT * FROM shardroute.check_topology() lists every problem."
-                            : hint + " SELECT * FROM shardroute.check_topology() lists every problem.";
+    if (problems.size() > 1)
+        hint += std::string(hint.empty() ? "" : " ") + "SELECT * FROM shardroute.check_topology() lists every problem.";
     throw Error(sqlstate::check_violation, context + problems.front().object() + ": " + problems.front().message,
                 problems.size() > 1 ? detail : std::string(), hint);
 }
