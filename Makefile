@@ -17,7 +17,7 @@ OBJS = $(SRCS:.cpp=.o)
 CORE_SRCS = $(filter-out src/pg/%,$(SRCS))
 
 # pg_regress suites: sql/<name>.sql vs expected/<name>.out
-REGRESS = hash boundary plproxy_smoke topology lookup privileges
+REGRESS = hash boundary plproxy_smoke topology lookup privileges django
 # isolation specs: test/isolation/specs/<name>.spec
 ISOLATION_SPECS = cache_invalidation concurrent_writers
 
@@ -47,7 +47,14 @@ test/unit/unit_tests: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard src/*/*.hpp test/unit
 test/bench/siphash_bench: test/bench/siphash_bench.cpp $(CORE_SRCS)
 	$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -Isrc -o $@ $^ -lfmt
 
-.PHONY: test unit demo bench format checkver
+# libFuzzer on the Django settings bridge, for FUZZ_SECONDS (test/fuzz/README.md)
+FUZZ_SECONDS ?= 120
+fuzz:
+	clang++-14 -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc test/fuzz/fuzz_django.cpp $(CORE_SRCS) -lfmt -o /tmp/fuzz_django
+	mkdir -p /tmp/fuzz_django_corpus
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 /tmp/fuzz_django -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 /tmp/fuzz_django_corpus test/fuzz/corpus/django
+
+.PHONY: test unit demo bench format checkver fuzz
 unit: test/unit/unit_tests
 	test/unit/unit_tests
 

@@ -89,8 +89,10 @@ Options parse_options(std::string_view text) {
                 malformed(text, fmt::format("unterminated quoted value for \"{}\"", key));
         } else {
             while (i < n && !is_space(text[i])) {
-                if (text[i] == '\\' && i + 1 < n)
-                    ++i;
+                if (text[i] == '\\') { // an escape; a trailing backslash is dropped, as libpq does
+                    if (++i == n)
+                        break;
+                }
                 value += text[i++];
             }
         }
@@ -104,7 +106,10 @@ Options parse_options(std::string_view text) {
 std::vector<OptionProblem> check_options(const Options &options) {
     std::vector<OptionProblem> problems;
     for (const auto &[key, value] : options) {
-        if (key == "password" || key == "sslpassword") {
+        if (std::any_of(value.begin(), value.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
+            problems.push_back({"invalid options", fmt::format("the value of \"{}\" holds a control character", key),
+                                "Option values are plain text on one line."});
+        } else if (key == "password" || key == "sslpassword") {
             problems.push_back({"password in options", fmt::format("\"{}\" may not be stored in the catalog", key),
                                 "Passwords never enter the catalog: use a .pgpass file on the servers that connect, "
                                 "or a user mapping (CREATE USER MAPPING ... OPTIONS (user '...', password '...'))."});

@@ -602,7 +602,9 @@ std::string setting_of(const Problem &p, const Document &doc, const Topology &ta
     for (const auto &p : problems)
         detail += (detail.empty() ? "" : "\n") + setting_of(p, doc, target) + ": " + p.message;
     const Problem &first = problems.front();
-    throw Error(sqlstate::check_violation, setting_of(first, doc, target) + ": " + first.message, detail, first.hint);
+    // the detail lists every problem; with only one, the message already says it all
+    throw Error(sqlstate::check_violation, setting_of(first, doc, target) + ": " + first.message,
+                problems.size() > 1 ? detail : std::string(), first.hint);
 }
 
 // ---------------------------------------------------------------- actions

@@ -261,7 +261,7 @@ std::vector<Problem> validate(const Topology &t) {
         if (next < cl.shard_count)
             c.add("gap", fmt::format("shards {}..{} of cluster {} are assigned to no node", next, cl.shard_count - 1,
                                      q(cl.name)));
-        else if (next > cl.shard_count)
+        else if (prev && next > cl.shard_count)
             c.add("range beyond shard count", fmt::format("cluster {} has {} shards but shard {} is assigned (node {})",
                                                           q(cl.name), cl.shard_count, next - 1, q(prev->node)));
     }

@@ -423,3 +423,28 @@ TEST(conninfo_full_string) {
     n.options = "";
     CHECK_EQ(conninfo(n), std::string("host='db 1' port=6432 dbname='commcare\\'s'"));
 }
+
+// Found by the fuzzer: a cluster whose every range is invalid left no previous
+// range to name, and the "beyond shard count" check dereferenced it.
+TEST(validate_invalid_cluster_with_only_invalid_ranges_does_not_crash) {
+    using namespace shardroute::topology;
+    Topology t;
+    Node p1;
+    p1.name = "p1";
+    p1.host = "h";
+    t.nodes.push_back(p1);
+    t.clusters.push_back(Cluster{"c", -1022, "siphash24", std::nullopt, std::nullopt});
+    t.ranges.push_back(ShardRange{"c", "p1", 512, -1023});
+    auto problems = validate(t);
+    CHECK(!problems.empty());
+}
+
+TEST(conninfo_trailing_backslash_dropped_and_control_characters_refused) {
+    using namespace shardroute::topology;
+    auto opts = parse_options("application_name=abc\\");
+    CHECK_EQ(opts.size(), size_t{1});
+    CHECK_EQ(opts[0].second, std::string("abc"));
+    auto problems = check_options(parse_options("application_name='a\x01z'"));
+    CHECK_EQ(problems.size(), size_t{1});
+    CHECK_EQ(problems[0].rule, std::string("invalid options"));
+}
