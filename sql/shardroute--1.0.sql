@@ -526,3 +526,30 @@ CREATE FUNCTION @extschema@.conninfo(node text) RETURNS text
     AS 'MODULE_PATHNAME', 'shardroute_conninfo' LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.conninfo(text) IS
 'libpq connection string of a node (host, port, dbname and its options; never a password).';
+
+------------------------------------------------------------------------------
+-- Read routing: weighted, lag-aware choice among a read group's members, from
+-- this server's pg_stat_replication (walsender shared memory, no SQL).
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.choose_read_node(read_group text) RETURNS text
+    AS 'MODULE_PATHNAME', 'shardroute_choose_read_node' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.choose_read_node(text) IS
+'Weighted random choice among the read group''s eligible READ members (a primary always; a standby when streaming within max_lag and max_lag_bytes); the WRITE node when none is eligible.';
+
+CREATE FUNCTION @extschema@.choose_read_node(read_group text, min_lsn pg_lsn) RETURNS text
+    AS 'MODULE_PATHNAME', 'shardroute_choose_read_node_lsn' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.choose_read_node(text, pg_lsn) IS
+'Read-your-writes: like choose_read_node(read_group), but a standby must also have replayed min_lsn (pass pg_current_wal_lsn() taken after the write).';
+
+CREATE FUNCTION @extschema@.read_node_for_key(cluster text, key text) RETURNS text
+    AS 'MODULE_PATHNAME', 'shardroute_read_node_for_key' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.read_node_for_key(text, text) IS
+'The node owning the key''s shard, or one of its eligible standbys when it has any.';
+
+CREATE FUNCTION @extschema@.standby_status()
+RETURNS TABLE (node text, primary_node text, state text, replay_lag interval, lag_bytes int8,
+               max_lag interval, max_lag_bytes int8, eligible bool, reason text)
+    AS 'MODULE_PATHNAME', 'shardroute_standby_status' LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.standby_status() IS
+'One row per registered standby: its pg_stat_replication state, replay lag and WAL bytes behind, its limits, and whether it is eligible for reads (reason: ok, lag, lag bytes, not connected, not streaming).';

@@ -1,6 +1,6 @@
 // Loading the catalog, the triggers that guard it, and the backend-local cache.
 #include "common/error.hpp"
-#include "routing/shard_map.hpp"
+#include "routing/route_table.hpp"
 #include "topology/snapshot.hpp"
 #include "topology/validate.hpp"
 
@@ -93,7 +93,7 @@ const CatalogCache &catalog() {
         std::string text = snapshot_text();
         auto fresh = std::make_unique<CatalogCache>();
         fresh->topology = topology::topology_from_snapshot(text);
-        fresh->shards = routing::build_shard_map(fresh->topology);
+        fresh->routes = routing::build_route_table(fresh->topology);
         nlohmann::json doc = nlohmann::json::parse(text);
         for (const auto &oid : doc.at("relids"))
             fresh->relids.push_back(oid.get<Oid>());

@@ -3,7 +3,7 @@
 // says a catalog table changed.
 #pragma once
 
-#include "routing/shard_map.hpp"
+#include "routing/route_table.hpp"
 #include "topology/model.hpp"
 
 #include "pg/postgres.hpp"
@@ -18,7 +18,7 @@ namespace shardroute::pg {
 
 struct CatalogCache {
     topology::Topology topology;
-    routing::ShardMap shards;
+    routing::RouteTable routes;
     std::vector<Oid> relids; // the catalog tables: an invalidation of one means "reload"
     uint64_t generation = 0; // changes on every reload; call-site memos compare it
     LocalTransactionId only_lxid = InvalidLocalTransactionId; // set: valid in that transaction only

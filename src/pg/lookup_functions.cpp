@@ -2,12 +2,13 @@
 // nothing changed), resolves the cluster once per call site, hashes the key and
 // indexes the shard map: no SPI, no catalog scan, nothing kept past the call.
 #include "common/error.hpp"
-#include "routing/shard_map.hpp"
+#include "routing/route_table.hpp"
 
 #include "pg/call_site.hpp"
 #include "pg/catalog.hpp"
 #include "pg/guard.hpp"
 #include "pg/hashing.hpp"
+#include "pg/lookup.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -20,22 +21,26 @@ extern "C" {
 
 using namespace shardroute;
 using routing::ClusterRoute;
+using namespace shardroute::pg;
 
 namespace {
 
 [[noreturn]] void unknown_cluster(const pg::CatalogCache &c, std::string_view name) {
     std::string known;
-    for (const auto &cl : c.shards.clusters)
+    for (const auto &cl : c.routes.clusters)
         known += (known.empty() ? "" : ", ") + cl.name;
     throw Error(sqlstate::undefined_object, fmt::format("cluster \"{}\" does not exist", name),
                 known.empty() ? "The catalog has no clusters." : "Known clusters: " + known + ".",
                 "Create it with shardroute.create_cluster() or shardroute.import_django_settings().");
 }
 
-// The cluster named by argument `argno`, memoized per call site and cache generation.
-const ClusterRoute &cluster_arg(FunctionCallInfo fcinfo, int argno, const pg::CatalogCache &c) {
-    return *pg::resolve_name_arg<const ClusterRoute *>(fcinfo, argno, c.generation, [&c](std::string_view name) {
-        const ClusterRoute *route = c.shards.find_cluster(name);
+} // namespace
+
+namespace shardroute::pg {
+
+const ClusterRoute &cluster_arg(FunctionCallInfo fcinfo, int argno, const CatalogCache &c) {
+    return *resolve_name_arg<const ClusterRoute *>(fcinfo, argno, c.generation, [&c](std::string_view name) {
+        const ClusterRoute *route = c.routes.find_cluster(name);
         if (!route)
             unknown_cluster(c, name);
         if (route->shard_count == 0)
@@ -54,15 +59,19 @@ int32_t owner_of(const ClusterRoute &route, uint32_t shard) {
     return node;
 }
 
-Datum node_name_datum(const pg::CatalogCache &c, int32_t node) {
-    const std::string &name = c.shards.nodes[static_cast<size_t>(node)];
+Datum node_name_datum(const CatalogCache &c, int32_t node) {
+    const std::string &name = c.routes.nodes[static_cast<size_t>(node)];
     return PointerGetDatum(cstring_to_text_with_len(name.data(), static_cast<int>(name.size())));
 }
 
 uint32_t text_key_shard(FunctionCallInfo fcinfo, const ClusterRoute &route) {
     text *key = PG_GETARG_TEXT_PP(1);
-    return route.shard_of(pg::hash32(route.algorithm, VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key), 0));
+    return route.shard_of(hash32(route.algorithm, VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key), 0));
 }
+
+} // namespace shardroute::pg
+
+namespace {
 
 uint32_t uuid_key_shard(FunctionCallInfo fcinfo, const ClusterRoute &route) {
     pg_uuid_t *key = PG_GETARG_UUID_P(1);
@@ -115,7 +124,7 @@ SHARDROUTE_FUNCTION(shardroute_route_keys) {
     int nkeys;
     deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &keys, &nulls, &nkeys);
 
-    size_t nnodes = c.shards.nodes.size();
+    size_t nnodes = c.routes.nodes.size();
     auto *owner = static_cast<int32 *>(palloc(sizeof(int32) * static_cast<size_t>(nkeys) + 1));
     auto *count = static_cast<int *>(palloc0(sizeof(int) * (nnodes + 1)));
     for (int i = 0; i < nkeys; ++i) {
@@ -150,10 +159,10 @@ SHARDROUTE_FUNCTION(shardroute_conninfo) {
     const auto &c = pg::catalog();
     text *arg = PG_GETARG_TEXT_PP(0);
     std::string_view name(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg));
-    int32_t node = c.shards.find_node(name);
+    int32_t node = c.routes.find_node(name);
     if (node == routing::unassigned)
         throw Error(sqlstate::undefined_object, fmt::format("node \"{}\" does not exist", name));
-    const std::string &ci = c.shards.conninfo[static_cast<size_t>(node)];
+    const std::string &ci = c.routes.conninfo[static_cast<size_t>(node)];
     if (ci.empty())
         throw Error(sqlstate::invalid_object_definition, fmt::format("node \"{}\" has invalid options", name), {},
                     "SELECT * FROM shardroute.check_topology() lists the problem.");

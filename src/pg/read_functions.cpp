@@ -1,0 +1,168 @@
+// Read routing: a weighted, lag-aware choice among a read group's members,
+// from this server's walsenders in shared memory. Per call: one pass over the
+// walsender slots, no SPI, no catalog scan, nothing kept past the call.
+#include "common/error.hpp"
+#include "routing/read_choice.hpp"
+#include "routing/route_table.hpp"
+
+#include "pg/call_site.hpp"
+#include "pg/catalog.hpp"
+#include "pg/guard.hpp"
+#include "pg/lookup.hpp"
+#include "pg/replication.hpp"
+
+extern "C" {
+#include "common/pg_prng.h"
+#include "datatype/timestamp.h"
+#include "utils/pg_lsn.h"
+}
+
+#include <fmt/format.h>
+#include <string>
+
+using namespace shardroute;
+using routing::ReadGroupRoute;
+
+namespace {
+
+constexpr size_t stack_members = 32;
+
+const ReadGroupRoute &group_arg(FunctionCallInfo fcinfo, const pg::CatalogCache &c) {
+    return *pg::resolve_name_arg<const ReadGroupRoute *>(fcinfo, 0, c.generation, [&c](std::string_view name) {
+        const ReadGroupRoute *g = c.routes.find_read_group(name);
+        if (!g) {
+            std::string known;
+            for (const auto &rg : c.routes.read_groups)
+                known += (known.empty() ? "" : ", ") + rg.name;
+            throw Error(sqlstate::undefined_object, fmt::format("read group \"{}\" does not exist", name),
+                        known.empty() ? "The catalog has no read groups." : "Known read groups: " + known + ".",
+                        "Create it with shardroute.create_read_group() or shardroute.import_django_settings().");
+        }
+        if (g->members.empty())
+            throw Error("55000", fmt::format("read group \"{}\" has no READ members", name),
+                        "Its READ list is empty, so there is nothing to choose from.",
+                        "Add members with shardroute.set_read_weight(), or send reads to its WRITE node.");
+        if (g->write_node == routing::unassigned)
+            throw Error(sqlstate::invalid_object_definition, fmt::format("read group \"{}\" is not valid", name), {},
+                        "SELECT * FROM shardroute.check_topology() lists the problems.");
+        return g;
+    });
+}
+
+Datum node_text(const pg::CatalogCache &c, int32_t node) { return pg::node_name_datum(c, node); }
+
+// Weighted random over the eligible members; the WRITE node when none is.
+Datum choose(FunctionCallInfo fcinfo, uint64_t min_lsn) {
+    const auto &c = pg::catalog();
+    const ReadGroupRoute &g = group_arg(fcinfo, c);
+    size_t n = g.members.size();
+    double weights_buf[stack_members];
+    bool eligible_buf[stack_members];
+    double *weights = n <= stack_members ? weights_buf : static_cast<double *>(palloc(sizeof(double) * n));
+    bool *eligible = n <= stack_members ? eligible_buf : static_cast<bool *>(palloc(sizeof(bool) * n));
+
+    bool any_standby = false;
+    for (const auto &m : g.members)
+        any_standby |= m.standby >= 0;
+    pg::WalSenders senders = any_standby ? pg::WalSenders() : pg::WalSenders::none();
+    uint64_t current = any_standby ? pg::current_wal_lsn() : 0;
+    for (size_t i = 0; i < n; ++i) {
+        const auto &m = g.members[i];
+        weights[i] = m.weight;
+        if (m.standby < 0) {
+            eligible[i] = true; // a primary is always eligible, and has every write
+        } else {
+            const auto &sb = c.routes.standbys[static_cast<size_t>(m.standby)];
+            pg::LocalStandby local = senders.find(sb);
+            eligible[i] =
+                routing::evaluate_standby(local.present ? &local.sample : nullptr, sb.limits, current, min_lsn)
+                    .eligible();
+        }
+    }
+    int pick = routing::weighted_pick(weights, eligible, n, pg_prng_double(&pg_global_prng_state));
+    return node_text(c, pick >= 0 ? g.members[static_cast<size_t>(pick)].node : g.write_node);
+}
+
+Datum interval_datum(int64_t us) {
+    auto *iv = static_cast<Interval *>(palloc(sizeof(Interval)));
+    iv->time = us;
+    iv->day = 0;
+    iv->month = 0;
+    return IntervalPGetDatum(iv);
+}
+
+} // namespace
+
+SHARDROUTE_FUNCTION(shardroute_choose_read_node) { return choose(fcinfo, 0); }
+
+SHARDROUTE_FUNCTION(shardroute_choose_read_node_lsn) {
+    XLogRecPtr min_lsn = PG_GETARG_LSN(1);
+    return choose(fcinfo, min_lsn == InvalidXLogRecPtr ? 0 : min_lsn);
+}
+
+// The owning node's eligible standbys (one at random if several), else the node.
+SHARDROUTE_FUNCTION(shardroute_read_node_for_key) {
+    const auto &c = pg::catalog();
+    const routing::ClusterRoute &route = pg::cluster_arg(fcinfo, 0, c);
+    int32_t owner = pg::owner_of(route, pg::text_key_shard(fcinfo, route));
+    const auto &candidates = c.routes.standbys_of[static_cast<size_t>(owner)];
+    if (candidates.empty())
+        return node_text(c, owner);
+    pg::WalSenders senders;
+    uint64_t current = pg::current_wal_lsn();
+    int32_t chosen = routing::unassigned;
+    int eligible = 0;
+    for (int32_t s : candidates) {
+        const auto &sb = c.routes.standbys[static_cast<size_t>(s)];
+        pg::LocalStandby local = senders.find(sb);
+        if (!routing::evaluate_standby(local.present ? &local.sample : nullptr, sb.limits, current).eligible())
+            continue;
+        // reservoir sampling: each eligible standby ends up chosen with probability 1/eligible
+        ++eligible;
+        if (pg_prng_double(&pg_global_prng_state) * eligible < 1.0)
+            chosen = sb.node;
+    }
+    return node_text(c, chosen != routing::unassigned ? chosen : owner);
+}
+
+// One row per registered standby: why it is or is not eligible right now.
+SHARDROUTE_FUNCTION(shardroute_standby_status) {
+    const auto &c = pg::catalog();
+    pg::WalSenders senders;
+    uint64_t current = pg::current_wal_lsn();
+    InitMaterializedSRF(fcinfo, 0);
+    auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+    for (const auto &sb : c.routes.standbys) {
+        pg::LocalStandby local = senders.find(sb);
+        routing::Verdict v =
+            routing::evaluate_standby(local.present ? &local.sample : nullptr, sb.limits, current);
+        Datum values[9];
+        bool nulls[9] = {false, false, false, false, false, false, false, false, false};
+        values[0] = node_text(c, sb.node);
+        if (sb.primary != routing::unassigned)
+            values[1] = node_text(c, sb.primary);
+        else
+            nulls[1] = true;
+        if (local.present)
+            values[2] = CStringGetTextDatum(pg::walsender_state_name(local.state));
+        else
+            nulls[2] = true;
+        if (local.present && v.replay_lag_us >= 0)
+            values[3] = interval_datum(v.replay_lag_us);
+        else
+            nulls[3] = true;
+        if (local.present && v.lag_bytes)
+            values[4] = Int64GetDatum(*v.lag_bytes);
+        else
+            nulls[4] = true;
+        values[5] = interval_datum(sb.limits.max_lag_us);
+        if (sb.limits.max_lag_bytes)
+            values[6] = Int64GetDatum(*sb.limits.max_lag_bytes);
+        else
+            nulls[6] = true;
+        values[7] = BoolGetDatum(v.eligible());
+        values[8] = CStringGetTextDatum(routing::reason_name(v.reason));
+        tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+    }
+    return (Datum)0;
+}

@@ -1,0 +1,46 @@
+// CommCare's read routing rules, as plain functions: when is a standby fresh
+// enough, and which member of a weighted READ list serves a read.
+#pragma once
+#include "common/cpp_only.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+namespace shardroute::routing {
+
+// What the primary's pg_stat_replication says of one standby.
+struct ReplicationSample {
+    bool streaming = false; // state = 'streaming'
+    uint64_t sent_lsn = 0;
+    uint64_t replay_lsn = 0; // 0 = not reported yet
+    int64_t replay_lag_us = -1; // -1 = NULL
+};
+
+struct StandbyLimits {
+    int64_t max_lag_us = 3000000;
+    std::optional<int64_t> max_lag_bytes;
+};
+
+enum class Reason { ok, lag, lag_bytes, not_connected, not_streaming, behind_min_lsn };
+const char *reason_name(Reason r) noexcept;
+
+struct Verdict {
+    Reason reason = Reason::not_connected;
+    int64_t replay_lag_us = -1;    // as judged (NULL with replay = sent counts as 0); -1 unknown
+    std::optional<int64_t> lag_bytes; // current WAL position - replay position
+    bool eligible() const noexcept { return reason == Reason::ok; }
+};
+
+// Eligible = connected, streaming, replay_lag <= max_lag (a NULL lag with
+// replay_lsn = sent_lsn counts as 0, any other NULL as too old) and, when set,
+// current_lsn - replay_lsn <= max_lag_bytes; with min_lsn (read-your-writes),
+// also replay_lsn >= min_lsn. `sample` is null when the standby is absent.
+Verdict evaluate_standby(const ReplicationSample *sample, const StandbyLimits &limits, uint64_t current_lsn,
+                         uint64_t min_lsn = 0) noexcept;
+
+// Index of the member a uniform draw r in [0, 1) picks among the eligible ones,
+// in proportion to their weights; -1 when no eligible member has weight > 0.
+int weighted_pick(const double *weights, const bool *eligible, size_t n, double r) noexcept;
+
+} // namespace shardroute::routing
