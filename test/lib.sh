@@ -83,3 +83,35 @@ free_port() {
     done
     die "no free port"
 }
+
+# A streaming standby of a throwaway primary, cloned with pg_basebackup and
+# connecting with its own application_name (how pg_stat_replication names it).
+# start_standby PRIMARY_DIR PRIMARY_PORT DIR PORT APPLICATION_NAME
+start_standby() {
+    local pdir=$1 pport=$2 dir=$3 port=$4 app=$5
+    mkdir -p "$dir" && own "$dir"
+    as_pg "$PG_BINDIR/pg_basebackup" -h "$pdir" -p "$pport" -U postgres -D "$dir/data" -X stream --no-sync \
+        >/dev/null || die "pg_basebackup failed"
+    as_pg touch "$dir/data/standby.signal"
+    {
+        echo "port = $port"
+        echo "unix_socket_directories = '$dir'"
+        echo "primary_conninfo = 'host=$pdir port=$pport user=postgres application_name=$app'"
+        echo "hot_standby = on"
+    } >>"$dir/data/postgresql.conf"
+    as_pg "$PG_BINDIR/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null || {
+        cat "$dir/server.log"
+        die "standby did not start"
+    }
+}
+
+# Waits until QUERY (run on the server in DIR:PORT) prints EXPECTED; gives up after 60 s.
+wait_for() {
+    local dir=$1 port=$2 query=$3 expected=$4 i
+    for i in $(seq 1 600); do
+        [ "$(as_pg "$PG_BINDIR/psql" -X -A -t -q -h "$dir" -p "$port" -U postgres -d postgres -c "$query" 2>/dev/null)" = "$expected" ] &&
+            return 0
+        sleep 0.1
+    done
+    die "timed out waiting for: $query = $expected"
+}

@@ -6,7 +6,7 @@ source test/lib.sh
 ensure_packages
 make -s -j"$(nproc)" >/dev/null && make -s install >/dev/null
 work=$(make_workdir shardroute-bench)
-trap 'stop_server "$work"; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
+trap 'for d in s2 s1 .; do stop_server "$work/$d"; done; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 port=$(free_port)
 start_server "$work" "$port" "shared_buffers = 256MB" "max_parallel_workers_per_gather = 0" "jit = off" "$@"
 psql_() { as_pg "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$work" -p "$port" -U postgres -d postgres "$@"; }
@@ -19,14 +19,36 @@ script() {
 
 # interleave TRANSACTIONS NAME...: runs the named scripts at random with equal
 # weights in one pgbench run; then `latency NAME` gives each one's mean in ms.
+# PGBENCH_OPTS adds options (e.g. "-T 10 -c 2 -j 2 -M prepared" instead of -t).
 interleave() {
     local n=$1 args=()
     shift
     for s in "$@"; do args+=(-f "$work/$s.sql@1"); done
-    as_pg "$PG_BINDIR/pgbench" -n -h "$work" -p "$port" -U postgres -t "$n" "${args[@]}" postgres >"$work/pgbench.out" ||
-        die "pgbench failed: $(cat "$work/pgbench.out")"
+    # shellcheck disable=SC2086
+    as_pg "$PG_BINDIR/pgbench" -n -h "$work" -p "$port" -U postgres ${PGBENCH_OPTS:--t $n} "${args[@]}" postgres \
+        >"$work/pgbench.out" || die "pgbench failed: $(cat "$work/pgbench.out")"
 }
 latency() {
     awk -v f="/$1.sql" '$0 ~ "SQL script [0-9]+: " && index($0, f) {s=1} s && /latency average/ {print $5; exit}' "$work/pgbench.out"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
+
+# tps NAME SECONDS: transactions per second of one script alone (2 clients, prepared).
+tps() {
+    as_pg "$PG_BINDIR/pgbench" -n -h "$work" -p "$port" -U postgres -T "$2" -c 2 -j 2 -M prepared -f "$work/$1.sql" \
+        postgres 2>&1 | sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
+}
+
+# rounds N SECONDS NAME...: alternates the scripts N times (so drift and noise
+# hit all of them alike) and leaves each one's mean TPS in TPS_<NAME>.
+rounds() {
+    local n=$1 secs=$2 r s t
+    shift 2
+    for s in "$@"; do eval "TPS_$s=0"; done
+    for r in $(seq 1 "$n"); do
+        for s in "$@"; do
+            t=$(tps "$s" "$secs")
+            eval "TPS_$s=\$(awk -v a=\"\$TPS_$s\" -v b=\"$t\" -v n=\"$n\" 'BEGIN { printf \"%.1f\", a + b / n }')"
+        done
+    done
+}
