@@ -14,12 +14,12 @@ port=$(free_port)
 step "throwaway server in $work (port $port)"
 start_server "$work" "$port"
 demo_psql() { as_pg "$PG_BINDIR/psql" -X -q -h "$work" -p "$port" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
-demo_psql -f "$repo/test/demo.sql"
+demo_psql <"$repo/test/demo.sql"
 
 step "two streaming standbys of it (pg_basebackup, application_name in primary_conninfo)"
 start_standby "$work" "$port" "$work/s1" $((port + 1)) ucr_standby1
 start_standby "$work" "$port" "$work/s2" $((port + 2)) ucr_standby2
-demo_psql -v here="$work" -v port="$port" -f "$repo/test/demo_reads.sql"
+demo_psql -v here="$work" -v port="$port" <"$repo/test/demo_reads.sql"
 wait_for "$work" "$port" "SELECT count(*) FROM shardroute.standby_status() WHERE eligible" 2
 demo_psql -c '\echo' -c '\echo --- 6. Both standbys fresh: standby_status and 1,000 choices of choose_read_node(''ucr'')' \
     -c 'SELECT node, state, replay_lag, lag_bytes, max_lag, eligible, reason FROM shardroute.standby_status()' \

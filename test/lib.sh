@@ -26,10 +26,11 @@ ensure_packages() {
     export PG_BINDIR PGXS_DIR
 }
 
-# Runs a command as the user that owns the test servers.
+# Runs a command as the user that owns the test servers, from /, so that it
+# never needs access to the clone (which may sit under /root).
 as_pg() {
     if [ "$(id -u)" -eq 0 ]; then
-        runuser -u postgres -- "$@"
+        (cd / && runuser -u postgres -- "$@")
     else
         "$@"
     fi

@@ -20,6 +20,11 @@ make -s install >/dev/null || die "make install failed"
 work=$(make_workdir shardroute-test)
 [ -n "${KEEP_WORK:-}" ] || trap 'rm -rf "$work"' EXIT
 
+# The suites run as the server user, who may not be able to read the clone
+# (e.g. under /root): they read a copy of the test inputs in the work directory.
+input="$work/input"
+mkdir -p "$input" && cp -r sql expected test "$input/" && own "$input"
+
 total_pass=0
 total_fail=0
 count() { # suite passed failed
@@ -55,7 +60,7 @@ fi
 step "pg_regress"
 mkdir -p "$work/regress" && own "$work/regress"
 as_pg "$PGXS_DIR/test/regress/pg_regress" \
-    --temp-instance="$work/regress/tmp_check" --inputdir="$repo" --outputdir="$work/regress" \
+    --temp-instance="$work/regress/tmp_check" --inputdir="$input" --outputdir="$work/regress" \
     --bindir="$PG_BINDIR" --dbname=contrib_regression ${REGRESS} 2>&1 | tee "$work/regress.log"
 count_suite regress "${PIPESTATUS[0]}" "$work/regress.log"
 if grep -qE '\.\.\. FAILED' "$work/regress.log"; then
@@ -67,7 +72,7 @@ if [ -n "${ISOLATION_SPECS:-}" ]; then
     step "isolation"
     mkdir -p "$work/isolation" && own "$work/isolation"
     as_pg "$PGXS_DIR/test/isolation/pg_isolation_regress" \
-        --temp-instance="$work/isolation/tmp_check" --inputdir="$repo/test/isolation" \
+        --temp-instance="$work/isolation/tmp_check" --inputdir="$input/test/isolation" \
         --outputdir="$work/isolation" --bindir="$PG_BINDIR" --dbname=isolation_regression \
         ${ISOLATION_SPECS} 2>&1 | tee "$work/isolation.log"
     count_suite isolation "${PIPESTATUS[0]}" "$work/isolation.log"
@@ -81,8 +86,7 @@ if compgen -G "test/t/*.pl" >/dev/null; then
     step "TAP"
     mkdir -p "$work/tap" && own "$work/tap"
     as_pg env PATH="$PG_BINDIR:$PATH" TESTDIR="$work/tap" PG_REGRESS="$PGXS_DIR/test/regress/pg_regress" \
-        SHARDROUTE_REPO="$repo" \
-        perl -I"$PGXS_DIR/test/perl" -I"$repo/test/perl" "$repo/test/tap_harness.pl" "$repo"/test/t/*.pl \
+        perl -I"$PGXS_DIR/test/perl" "$input/test/tap_harness.pl" "$input"/test/t/*.pl \
         2>&1 | tee "$work/tap.log"
     line=$(grep -E '^tap: [0-9]+ passed, [0-9]+ failed$' "$work/tap.log" | tail -1)
     if [ -n "$line" ]; then
