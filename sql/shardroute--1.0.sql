@@ -553,3 +553,53 @@ RETURNS TABLE (node text, primary_node text, state text, replay_lag interval, la
     AS 'MODULE_PATHNAME', 'shardroute_standby_status' LANGUAGE C VOLATILE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.standby_status() IS
 'One row per registered standby: its pg_stat_replication state, replay lag and WAL bytes behind, its limits, and whether it is eligible for reads (reason: ok, lag, lag bytes, not connected, not streaming).';
+
+------------------------------------------------------------------------------
+-- PL/Proxy: cluster servers generated from the catalog.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.plproxy_sync(cluster text, server text DEFAULT NULL, for_standbys bool DEFAULT false,
+                                         options jsonb DEFAULT NULL) RETURNS text
+    AS 'MODULE_PATHNAME', 'shardroute_plproxy_sync' LANGUAGE C VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION @extschema@.plproxy_sync(text, text, bool, jsonb) IS
+'Creates or updates the PL/Proxy SQL/MED server of a cluster (default name: the cluster, or <cluster>_standby with for_standbys): one p0000.. option per shard with the owning node''s conninfo (its standby''s, for standbys); only changed options are altered. options: PL/Proxy settings (defaults connection_lifetime 1800, disable_binary 1; NULL keeps the server''s own). Returns the server name.';
+
+CREATE FUNCTION @extschema@.read_cluster(cluster text) RETURNS text
+    AS 'MODULE_PATHNAME', 'shardroute_read_cluster' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.read_cluster(text) IS
+'For CLUSTER shardroute.read_cluster(''commcarehq''): <cluster>_standby when shardroute.read_from_standbys is on and every shard''s standby is eligible, else <cluster>.';
+
+CREATE FUNCTION @extschema@.replication_caught_up(standby text) RETURNS bool
+    AS 'MODULE_PATHNAME', 'shardroute_replication_caught_up' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.replication_caught_up(text) IS
+'True when the standby streams from this server and has replayed everything sent to it (replay_lsn = sent_lsn): check it before promoting.';
+
+CREATE FUNCTION @extschema@.move_node(name text, host text, port int DEFAULT NULL, dbname text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE c text;
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    PERFORM shardroute.alter_node(move_node.name, host => move_node.host, port => move_node.port,
+                                  dbname => move_node.dbname);
+    -- every PL/Proxy server of a cluster that uses the node (as owner, or as an owner's standby)
+    FOR c IN SELECT DISTINCT r.cluster FROM shardroute.shard_range r
+              WHERE r.node = move_node.name
+                 OR r.node = (SELECT n.primary_node FROM shardroute.node n WHERE n.name = move_node.name)
+              ORDER BY 1 LOOP
+        IF EXISTS (SELECT 1 FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+                    WHERE s.srvname = c AND w.fdwname = 'plproxy') THEN
+            PERFORM shardroute.plproxy_sync(c);
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+                    WHERE s.srvname = c || '_standby' AND w.fdwname = 'plproxy') THEN
+            PERFORM shardroute.plproxy_sync(c, for_standbys => true);
+        END IF;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION @extschema@.move_node(text, text, int, text) IS
+'The configuration half of moving a shard database to a new host: updates the node and re-syncs every PL/Proxy server (primary and standby clusters) that uses it, in one transaction.';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.plproxy_sync(text, text, bool, jsonb),
+                           @extschema@.move_node(text, text, int, text) FROM PUBLIC;

@@ -1,14 +1,26 @@
-// Module entry: the magic block and _PG_init (GUCs and hooks are registered here
-// as later features add them).
+// Module entry: the magic block, GUCs and the catalog cache's invalidation hook.
 #include "pg/catalog.hpp"
 #include "pg/postgres.hpp"
+#include "pg/settings.hpp"
 
 extern "C" {
+#include "utils/guc.h"
+
 PG_MODULE_MAGIC;
 
 void _PG_init(void);
 }
 
+namespace shardroute::pg {
+bool read_from_standbys = false;
+}
+
 void _PG_init(void) {
+    DefineCustomBoolVariable("shardroute.read_from_standbys",
+                             "Lets shardroute.read_cluster() answer with the standby PL/Proxy cluster.",
+                             "When on, read_cluster() returns the standby cluster if every shard's standby is "
+                             "eligible; SET LOCAL it around reads, like CommCare's read_from_plproxy_standbys().",
+                             &shardroute::pg::read_from_standbys, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    MarkGUCPrefixReserved("shardroute");
     shardroute::pg::register_catalog_callbacks();
 }

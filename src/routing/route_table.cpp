@@ -57,7 +57,11 @@ RouteTable build_route_table(const topology::Topology &t) {
                 int32_t node = map.find_node(r.node);
                 for (long s = std::max(0, r.first); s <= r.last && s < c.shard_count; ++s)
                     route.owner[static_cast<size_t>(s)] = node;
+                if (node != unassigned)
+                    route.nodes.push_back(node);
             }
+            std::sort(route.nodes.begin(), route.nodes.end());
+            route.nodes.erase(std::unique(route.nodes.begin(), route.nodes.end()), route.nodes.end());
         }
         map.clusters.push_back(std::move(route));
     }

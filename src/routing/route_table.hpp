@@ -22,6 +22,7 @@ struct ClusterRoute {
     uint32_t shard_count = 0;
     hash::Algorithm algorithm = hash::Algorithm::siphash24;
     std::vector<int32_t> owner; // per shard: index into RouteTable::nodes, or unassigned
+    std::vector<int32_t> nodes; // the distinct owners, sorted
 
     // pghashlib's int4 hash -> shard, as PL/Proxy's RUN ON does: hash & (count - 1).
     uint32_t shard_of(int32_t hash) const { return static_cast<uint32_t>(hash) & (shard_count - 1); }
