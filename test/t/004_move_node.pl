@@ -1,0 +1,112 @@
+# Moving a shard database to a new host (seeds/moving-a-sharded-database.rst)
+# on real servers: pg1 holds the proxy and partitions p1, p2; pg2 becomes a
+# streaming standby of pg1, is checked, promoted, and move_node() points p2 at
+# it. Also read_cluster(): the standby cluster only while the standby is fresh.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $pg1 = PostgreSQL::Test::Cluster->new('pg1');
+$pg1->init(allows_streaming => 1);
+$pg1->start;
+my ($host, $port1) = ($pg1->host, $pg1->port);
+
+for my $db ('p1', 'p2') {
+    $pg1->safe_psql('postgres', "CREATE DATABASE $db");
+    $pg1->safe_psql($db, q{
+        CREATE TABLE docs (doc_id text PRIMARY KEY);
+        CREATE FUNCTION insert_doc(doc_id text) RETURNS int LANGUAGE sql AS
+            $$ INSERT INTO docs VALUES (doc_id) RETURNING current_setting('port')::int $$;
+        CREATE FUNCTION doc_port(doc_id text) RETURNS int LANGUAGE sql AS $$ SELECT current_setting('port')::int $$;
+    });
+}
+$pg1->safe_psql('postgres', 'CREATE DATABASE proxy');
+
+# pg2: a streaming standby of the whole pg1 instance
+$pg1->backup('base');
+my $pg2 = PostgreSQL::Test::Cluster->new('pg2');
+$pg2->init_from_backup($pg1, 'base', has_streaming => 1);
+$pg2->append_conf('postgresql.conf', "primary_conninfo = '" . $pg1->connstr . " application_name=pg2'");
+$pg2->start;
+my $port2 = $pg2->port;
+
+$pg1->safe_psql('proxy', qq{
+    CREATE EXTENSION shardroute;
+    CREATE EXTENSION plproxy;
+    BEGIN;
+    SELECT shardroute.add_node('p1', '$host', $port1, 'p1');
+    SELECT shardroute.add_node('p2', '$host', $port1, 'p2');
+    SELECT shardroute.add_standby('p1_standby', 'p1', '$host', $port2, 'p1', application_name => 'pg2');
+    SELECT shardroute.add_standby('p2_standby', 'p2', '$host', $port2, 'p2', application_name => 'pg2');
+    SELECT shardroute.create_cluster('commcarehq', 1024);
+    SELECT shardroute.assign_shards('commcarehq', 'p1', 0, 511);
+    SELECT shardroute.assign_shards('commcarehq', 'p2', 512, 1023);
+    COMMIT;
+    SELECT shardroute.plproxy_sync('commcarehq');
+    SELECT shardroute.plproxy_sync('commcarehq', for_standbys => true);
+    CREATE USER MAPPING FOR PUBLIC SERVER commcarehq;
+    CREATE USER MAPPING FOR PUBLIC SERVER commcarehq_standby;
+    CREATE FUNCTION insert_doc(doc_id text) RETURNS int LANGUAGE plproxy AS \$\$
+        CLUSTER 'commcarehq'; RUN ON shardroute.hash_string(doc_id, 'siphash24'); \$\$;
+    CREATE FUNCTION doc_port(doc_id text) RETURNS int LANGUAGE plproxy AS \$\$
+        CLUSTER 'commcarehq'; RUN ON shardroute.hash_string(doc_id, 'siphash24'); \$\$;
+    CREATE FUNCTION read_port(doc_id text) RETURNS int LANGUAGE plproxy AS \$\$
+        CLUSTER shardroute.read_cluster('commcarehq'); RUN ON shardroute.hash_string(doc_id, 'siphash24');
+        SELECT current_setting('port')::int; \$\$;
+});
+
+is($pg1->safe_psql('proxy', q{SELECT count(insert_doc('doc-' || i)) FROM generate_series(1, 400) i}), '400',
+    '400 documents written through the proxy');
+my %count;
+$count{$_} = $pg1->safe_psql($_, 'SELECT count(*) FROM docs') for ('p1', 'p2');
+ok($count{p1} > 100 && $count{p2} > 100, "documents spread over p1 ($count{p1}) and p2 ($count{p2})");
+$pg1->wait_for_catchup('pg2', 'replay', $pg1->lsn('insert'));
+
+# read_cluster: the standby cluster only with the GUC on and the standby fresh
+my $reads = q{SELECT string_agg(DISTINCT shardroute.read_cluster('commcarehq') || ':' || read_port('doc-' || i), ',')
+              FROM generate_series(1, 50) i};
+is($pg1->safe_psql('proxy', $reads), "commcarehq:$port1", 'GUC off: reads go to the primary cluster');
+is($pg1->safe_psql('proxy', "SET shardroute.read_from_standbys = on; $reads"), "commcarehq_standby:$port2",
+    'GUC on, standby fresh: reads go to the standby cluster (pg2)');
+$pg2->stop;
+ok($pg1->poll_query_until('proxy', "SELECT reason FROM shardroute.standby_status() WHERE node = 'p2_standby'",
+        'not connected'), 'stopped standby is not connected');
+is($pg1->safe_psql('proxy', "SET shardroute.read_from_standbys = on; $reads"), "commcarehq:$port1",
+    'GUC on, standby stopped: reads go to the primary cluster');
+$pg2->start;
+
+# step 6 of the runbook: verify replication is up to date, then promote
+$pg1->wait_for_catchup('pg2', 'replay', $pg1->lsn('insert'));
+ok($pg1->poll_query_until('proxy', "SELECT shardroute.replication_caught_up('p2_standby')"),
+    'replication_caught_up before promoting');
+$pg2->promote;
+$pg2->poll_query_until('postgres', 'SELECT NOT pg_is_in_recovery()');
+
+# step 8: the configuration, in one transaction
+my $before = $pg1->safe_psql('proxy', q{SELECT srvoptions FROM pg_foreign_server WHERE srvname = 'commcarehq'});
+$pg1->safe_psql('proxy', "SELECT shardroute.move_node('p2', '$host', $port2)");
+my $changed = $pg1->safe_psql('proxy', q{
+    SELECT count(*) FROM pg_foreign_server s, unnest(s.srvoptions) WITH ORDINALITY o(opt, n)
+    WHERE s.srvname = 'commcarehq' AND opt IS DISTINCT FROM (} . "'$before'" . q{::text[])[n]});
+is($changed, '512', "move_node re-synced the 512 partitions of p2 and nothing else");
+
+# proxy calls for p2 keys now reach pg2, p1 keys still pg1
+my $ports = $pg1->safe_psql('proxy', q{
+    SELECT string_agg(DISTINCT shardroute.node_for_key('commcarehq', 'doc-' || i) || ':' || doc_port('doc-' || i), ','
+                      ORDER BY shardroute.node_for_key('commcarehq', 'doc-' || i) || ':' || doc_port('doc-' || i))
+    FROM generate_series(1, 400) i});
+is($ports, "p1:$port1,p2:$port2", 'p2 keys reach pg2, p1 keys stay on pg1');
+
+# document counts per database are equal before and after the move
+is($pg2->safe_psql('p2', 'SELECT count(*) FROM docs'), $count{p2}, 'p2 on pg2 holds every p2 document');
+is($pg1->safe_psql('p1', 'SELECT count(*) FROM docs'), $count{p1}, 'p1 unchanged');
+# and new writes for p2 land on pg2 only
+$pg1->safe_psql('proxy', q{SELECT count(insert_doc('new-' || i)) FROM generate_series(1, 100) i});
+my $new_p2 = $pg1->safe_psql('proxy',
+    q{SELECT count(*) FROM generate_series(1, 100) i WHERE shardroute.node_for_key('commcarehq', 'new-' || i) = 'p2'});
+is($pg2->safe_psql('p2', q{SELECT count(*) FROM docs WHERE doc_id LIKE 'new-%'}), $new_p2, 'new p2 writes land on pg2');
+is($pg1->safe_psql('p2', q{SELECT count(*) FROM docs WHERE doc_id LIKE 'new-%'}), '0', 'and none on the old p2');
+
+done_testing();
