@@ -32,4 +32,5 @@ demo_psql -c '\echo' -c '\echo --- 7. Replay paused on ucr_standby1 while the pr
     -c "SELECT n AS node, count(*) AS chosen, repeat('#', (count(*) / 10)::int) AS histogram FROM (SELECT shardroute.choose_read_node('ucr') AS n FROM generate_series(1, 1000)) s GROUP BY n ORDER BY n" \
     -c '\echo read-your-writes: after a write, pass pg_current_wal_lsn() and only nodes that replayed it qualify' \
     -c "SELECT shardroute.choose_read_node('ucr', pg_current_wal_lsn()) AS read_your_writes"
+demo_psql -v here="$work" -v port="$port" <"$repo/test/demo_plproxy.sql"
 step "done: servers stopped, $work removed"

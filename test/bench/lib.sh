@@ -39,14 +39,17 @@ tps() {
         postgres 2>&1 | sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
 }
 
-# rounds N SECONDS NAME...: alternates the scripts N times (so drift and noise
-# hit all of them alike) and leaves each one's mean TPS in TPS_<NAME>.
+# rounds N SECONDS NAME...: alternates the scripts N times, reversing their
+# order every other round (the second script of a round measures a few
+# percent slower, whichever it is), and leaves each one's mean TPS in TPS_<NAME>.
 rounds() {
-    local n=$1 secs=$2 r s t
+    local n=$1 secs=$2 r s t order
     shift 2
     for s in "$@"; do eval "TPS_$s=0"; done
     for r in $(seq 1 "$n"); do
-        for s in "$@"; do
+        order=("$@")
+        if [ $((r % 2)) -eq 0 ]; then order=($(printf '%s\n' "$@" | tac)); fi
+        for s in "${order[@]}"; do
             t=$(tps "$s" "$secs")
             eval "TPS_$s=\$(awk -v a=\"\$TPS_$s\" -v b=\"$t\" -v n=\"$n\" 'BEGIN { printf \"%.1f\", a + b / n }')"
         done

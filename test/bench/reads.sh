@@ -28,7 +28,7 @@ lsn=$(as_pg "$PG_BINDIR/psql" -X -A -t -h "$work" -p "$port" -U postgres -d post
 script one "SELECT 1;"
 script choose "SELECT shardroute.choose_read_node('ucr');"
 script choose_lsn "SELECT shardroute.choose_read_node('ucr', '$lsn');"
-rounds_n=${BENCH_ROUNDS:-4}
+rounds_n=${BENCH_ROUNDS:-6}
 seconds=${BENCH_SECONDS:-5}
 echo "pgbench: 2 clients, prepared statements; $rounds_n rounds of $seconds s each, the three scripts alternating"
 rounds "$rounds_n" "$seconds" one choose choose_lsn
