@@ -84,8 +84,7 @@ topology::Topology load_topology() {
 }
 
 const CatalogCache &catalog() {
-    if (cache && cache_valid &&
-        (cache->only_lxid == InvalidLocalTransactionId || cache->only_lxid == MyProc->lxid))
+    if (cache && cache_valid && (cache->only_lxid == InvalidLocalTransactionId || cache->only_lxid == MyProc->lxid))
         return *cache;
     cache_valid = true; // an invalidation arriving during the load clears it again
     loading = true;

@@ -69,8 +69,9 @@ std::optional<plproxy::Options> server_options_now(const std::string &server, Oi
     if (!fs)
         return std::nullopt;
     if (fs->fdwid != plproxy_fdw)
-        throw Error(sqlstate::duplicate_object, fmt::format("server \"{}\" exists and is not a PL/Proxy server", server),
-                    {}, "Pass another server name to shardroute.plproxy_sync().");
+        throw Error(sqlstate::duplicate_object,
+                    fmt::format("server \"{}\" exists and is not a PL/Proxy server", server), {},
+                    "Pass another server name to shardroute.plproxy_sync().");
     plproxy::Options out;
     ListCell *cell;
     foreach (cell, fs->options) {
@@ -90,7 +91,8 @@ void execute(const std::string &sql) {
 }
 
 Datum text_datum(const std::string &s) {
-    return PointerGetDatum(pg::pg_call([&s]() { return cstring_to_text_with_len(s.data(), static_cast<int>(s.size())); }));
+    return PointerGetDatum(
+        pg::pg_call([&s]() { return cstring_to_text_with_len(s.data(), static_cast<int>(s.size())); }));
 }
 
 } // namespace

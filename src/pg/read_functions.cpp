@@ -49,7 +49,9 @@ const ReadGroupRoute &group_arg(FunctionCallInfo fcinfo, const pg::CatalogCache 
     });
 }
 
-Datum node_text(const pg::CatalogCache &c, int32_t node) { return pg::node_name_datum(c, node); }
+Datum node_text(const pg::CatalogCache &c, int32_t node) {
+    return pg::node_name_datum(c, node);
+}
 
 // Weighted random over the eligible members; the WRITE node when none is.
 Datum choose(FunctionCallInfo fcinfo, uint64_t min_lsn) {
@@ -93,7 +95,9 @@ Datum interval_datum(int64_t us) {
 
 } // namespace
 
-SHARDROUTE_FUNCTION(shardroute_choose_read_node) { return choose(fcinfo, 0); }
+SHARDROUTE_FUNCTION(shardroute_choose_read_node) {
+    return choose(fcinfo, 0);
+}
 
 SHARDROUTE_FUNCTION(shardroute_choose_read_node_lsn) {
     XLogRecPtr min_lsn = PG_GETARG_LSN(1);
@@ -134,8 +138,7 @@ SHARDROUTE_FUNCTION(shardroute_standby_status) {
     auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
     for (const auto &sb : c.routes.standbys) {
         pg::LocalStandby local = senders.find(sb);
-        routing::Verdict v =
-            routing::evaluate_standby(local.present ? &local.sample : nullptr, sb.limits, current);
+        routing::Verdict v = routing::evaluate_standby(local.present ? &local.sample : nullptr, sb.limits, current);
         Datum values[9];
         bool nulls[9] = {false, false, false, false, false, false, false, false, false};
         values[0] = node_text(c, sb.node);

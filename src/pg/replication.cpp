@@ -121,7 +121,9 @@ LocalStandby WalSenders::find(const routing::StandbyRoute &standby) const {
     return out;
 }
 
-uint64_t current_wal_lsn() { return RecoveryInProgress() ? GetXLogReplayRecPtr(nullptr) : GetXLogWriteRecPtr(); }
+uint64_t current_wal_lsn() {
+    return RecoveryInProgress() ? GetXLogReplayRecPtr(nullptr) : GetXLogWriteRecPtr();
+}
 
 const char *walsender_state_name(int state) {
     switch (state) {

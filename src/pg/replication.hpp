@@ -12,8 +12,8 @@ namespace shardroute::pg {
 
 // One standby as this server's pg_stat_replication shows it.
 struct LocalStandby {
-    bool present;    // a walsender with the standby's application_name exists
-    int state;       // WalSndState, when present
+    bool present; // a walsender with the standby's application_name exists
+    int state;    // WalSndState, when present
     routing::ReplicationSample sample;
 };
 

@@ -11,8 +11,8 @@ namespace shardroute::plproxy {
 
 namespace {
 
-constexpr std::string_view settings[] = {"connection_lifetime", "query_timeout",      "disable_binary",
-                                         "modular_mapping",     "keepalive_idle",     "keepalive_interval",
+constexpr std::string_view settings[] = {"connection_lifetime", "query_timeout",  "disable_binary",
+                                         "modular_mapping",     "keepalive_idle", "keepalive_interval",
                                          "keepalive_count"};
 
 bool all_digits(std::string_view s) {
@@ -21,7 +21,9 @@ bool all_digits(std::string_view s) {
 
 } // namespace
 
-bool is_setting(std::string_view key) { return std::find(std::begin(settings), std::end(settings), key) != std::end(settings); }
+bool is_setting(std::string_view key) {
+    return std::find(std::begin(settings), std::end(settings), key) != std::end(settings);
+}
 
 std::string known_settings() {
     std::string out;
@@ -30,12 +32,13 @@ std::string known_settings() {
     return out;
 }
 
-std::string partition_option(int shard) { return fmt::format("p{:04d}", shard); }
+std::string partition_option(int shard) {
+    return fmt::format("p{:04d}", shard);
+}
 
 bool is_partition_option(std::string_view key) {
-    return key.size() > 1 && key[0] == 'p' && std::all_of(key.begin() + 1, key.end(), [](char c) {
-               return c >= '0' && c <= '9';
-           });
+    return key.size() > 1 && key[0] == 'p' &&
+           std::all_of(key.begin() + 1, key.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 void check_settings(const Options &given) {
@@ -81,8 +84,8 @@ Options server_options(const topology::Topology &t, const std::string &cluster_n
     auto unassigned = std::find(owner.begin(), owner.end(), std::string());
     if (unassigned != owner.end())
         throw Error("55000",
-                    fmt::format("shard {} of cluster \"{}\" is not assigned to any node",
-                                unassigned - owner.begin(), cluster_name),
+                    fmt::format("shard {} of cluster \"{}\" is not assigned to any node", unassigned - owner.begin(),
+                                cluster_name),
                     {}, "Every shard needs a node before PL/Proxy can use the cluster: shardroute.assign_shards().");
 
     std::map<std::string, std::string> conninfo; // node -> partition conninfo

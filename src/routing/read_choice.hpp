@@ -13,7 +13,7 @@ namespace shardroute::routing {
 struct ReplicationSample {
     bool streaming = false; // state = 'streaming'
     uint64_t sent_lsn = 0;
-    uint64_t replay_lsn = 0; // 0 = not reported yet
+    uint64_t replay_lsn = 0;    // 0 = not reported yet
     int64_t replay_lag_us = -1; // -1 = NULL
 };
 
@@ -27,7 +27,7 @@ const char *reason_name(Reason r) noexcept;
 
 struct Verdict {
     Reason reason = Reason::not_connected;
-    int64_t replay_lag_us = -1;    // as judged (NULL with replay = sent counts as 0); -1 unknown
+    int64_t replay_lag_us = -1;       // as judged (NULL with replay = sent counts as 0); -1 unknown
     std::optional<int64_t> lag_bytes; // current WAL position - replay position
     bool eligible() const noexcept { return reason == Reason::ok; }
 };
