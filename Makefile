@@ -23,9 +23,9 @@ ISOLATION_SPECS = cache_invalidation concurrent_writers
 
 PG_CONFIG ?= pg_config
 
-PG_CPPFLAGS = -I$(CURDIR)/src -isystem $(shell $(PG_CONFIG) --includedir-server)
+PG_CPPFLAGS = -I$(CURDIR)/src -isystem $(shell $(PG_CONFIG) --includedir-server) -I$(shell $(PG_CONFIG) --includedir)
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-register -MMD -MP
-SHLIB_LINK  = -lstdc++ -lfmt
+SHLIB_LINK  = -lstdc++ -lfmt -lpq
 
 # PostgreSQL's JIT wants LLVM bitcode of every object: compile .cpp files to
 # bitcode with the same language level and include paths.

@@ -549,10 +549,10 @@ COMMENT ON FUNCTION @extschema@.read_node_for_key(text, text) IS
 
 CREATE FUNCTION @extschema@.standby_status()
 RETURNS TABLE (node text, primary_node text, state text, replay_lag interval, lag_bytes int8,
-               max_lag interval, max_lag_bytes int8, eligible bool, reason text)
+               max_lag interval, max_lag_bytes int8, eligible bool, reason text, source text, sample_age interval)
     AS 'MODULE_PATHNAME', 'shardroute_standby_status' LANGUAGE C VOLATILE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.standby_status() IS
-'One row per registered standby: its pg_stat_replication state, replay lag and WAL bytes behind, its limits, and whether it is eligible for reads (reason: ok, lag, lag bytes, not connected, not streaming).';
+'One row per registered standby: its pg_stat_replication state, replay lag and WAL bytes behind, its limits, and whether it is eligible for reads (reason: ok, lag, lag bytes, not connected, not streaming, lag unknown). source: where the lag was read (local walsender, primary, standby itself; "lag monitor not running" without shared_preload_libraries); sample_age: how old that reading is.';
 
 ------------------------------------------------------------------------------
 -- PL/Proxy: cluster servers generated from the catalog.

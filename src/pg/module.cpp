@@ -1,9 +1,11 @@
 // Module entry: the magic block, GUCs and the catalog cache's invalidation hook.
 #include "pg/catalog.hpp"
+#include "pg/lag_monitor.hpp"
 #include "pg/postgres.hpp"
 #include "pg/settings.hpp"
 
 extern "C" {
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 PG_MODULE_MAGIC;
@@ -21,6 +23,9 @@ void _PG_init(void) {
                              "When on, read_cluster() returns the standby cluster if every shard's standby is "
                              "eligible; SET LOCAL it around reads, like CommCare's read_from_plproxy_standbys().",
                              &shardroute::pg::read_from_standbys, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    shardroute::pg::lag_monitor_define_gucs();
     MarkGUCPrefixReserved("shardroute");
+    if (process_shared_preload_libraries_in_progress)
+        shardroute::pg::lag_monitor_preload();
     shardroute::pg::register_catalog_callbacks();
 }

@@ -8,6 +8,7 @@
 
 #include "pg/catalog.hpp"
 #include "pg/guard.hpp"
+#include "pg/lag_monitor.hpp"
 #include "pg/lookup.hpp"
 #include "pg/replication.hpp"
 #include "pg/settings.hpp"
@@ -164,8 +165,7 @@ SHARDROUTE_FUNCTION(shardroute_read_cluster) {
     const routing::ClusterRoute &route = pg::cluster_arg(fcinfo, 0, c);
     bool standby = pg::read_from_standbys && !route.nodes.empty();
     if (standby) {
-        pg::WalSenders senders;
-        uint64_t current = pg::current_wal_lsn();
+        pg::LagView lag;
         for (int32_t node : route.nodes) {
             const auto &candidates = c.routes.standbys_of[static_cast<size_t>(node)];
             if (candidates.empty()) {
@@ -173,8 +173,7 @@ SHARDROUTE_FUNCTION(shardroute_read_cluster) {
                 break;
             }
             const auto &sb = c.routes.standbys[static_cast<size_t>(candidates.front())]; // as plproxy_sync chose
-            pg::LocalStandby local = senders.find(sb);
-            if (!routing::evaluate_standby(local.present ? &local.sample : nullptr, sb.limits, current).eligible()) {
+            if (!lag.evaluate(sb, c.routes.nodes[static_cast<size_t>(sb.node)]).eligible()) {
                 standby = false;
                 break;
             }

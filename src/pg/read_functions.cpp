@@ -9,6 +9,7 @@
 #include "pg/catalog.hpp"
 #include "pg/guard.hpp"
 #include "pg/lookup.hpp"
+#include "pg/lag_monitor.hpp"
 #include "pg/replication.hpp"
 
 extern "C" {
@@ -63,11 +64,7 @@ Datum choose(FunctionCallInfo fcinfo, uint64_t min_lsn) {
     double *weights = n <= stack_members ? weights_buf : static_cast<double *>(palloc(sizeof(double) * n));
     bool *eligible = n <= stack_members ? eligible_buf : static_cast<bool *>(palloc(sizeof(bool) * n));
 
-    bool any_standby = false;
-    for (const auto &m : g.members)
-        any_standby |= m.standby >= 0;
-    pg::WalSenders senders = any_standby ? pg::WalSenders() : pg::WalSenders::none();
-    uint64_t current = any_standby ? pg::current_wal_lsn() : 0;
+    pg::LagView lag;
     for (size_t i = 0; i < n; ++i) {
         const auto &m = g.members[i];
         weights[i] = m.weight;
@@ -75,10 +72,7 @@ Datum choose(FunctionCallInfo fcinfo, uint64_t min_lsn) {
             eligible[i] = true; // a primary is always eligible, and has every write
         } else {
             const auto &sb = c.routes.standbys[static_cast<size_t>(m.standby)];
-            pg::LocalStandby local = senders.find(sb);
-            eligible[i] =
-                routing::evaluate_standby(local.present ? &local.sample : nullptr, sb.limits, current, min_lsn)
-                    .eligible();
+            eligible[i] = lag.evaluate(sb, c.routes.nodes[static_cast<size_t>(sb.node)], min_lsn).eligible();
         }
     }
     int pick = routing::weighted_pick(weights, eligible, n, pg_prng_double(&pg_global_prng_state));
@@ -112,14 +106,12 @@ SHARDROUTE_FUNCTION(shardroute_read_node_for_key) {
     const auto &candidates = c.routes.standbys_of[static_cast<size_t>(owner)];
     if (candidates.empty())
         return node_text(c, owner);
-    pg::WalSenders senders;
-    uint64_t current = pg::current_wal_lsn();
+    pg::LagView lag;
     int32_t chosen = routing::unassigned;
     int eligible = 0;
     for (int32_t s : candidates) {
         const auto &sb = c.routes.standbys[static_cast<size_t>(s)];
-        pg::LocalStandby local = senders.find(sb);
-        if (!routing::evaluate_standby(local.present ? &local.sample : nullptr, sb.limits, current).eligible())
+        if (!lag.evaluate(sb, c.routes.nodes[static_cast<size_t>(sb.node)]).eligible())
             continue;
         // reservoir sampling: each eligible standby ends up chosen with probability 1/eligible
         ++eligible;
@@ -132,29 +124,30 @@ SHARDROUTE_FUNCTION(shardroute_read_node_for_key) {
 // One row per registered standby: why it is or is not eligible right now.
 SHARDROUTE_FUNCTION(shardroute_standby_status) {
     const auto &c = pg::catalog();
-    pg::WalSenders senders;
-    uint64_t current = pg::current_wal_lsn();
+    pg::LagView lag;
     InitMaterializedSRF(fcinfo, 0);
     auto *rsinfo = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
     for (const auto &sb : c.routes.standbys) {
-        pg::LocalStandby local = senders.find(sb);
-        routing::Verdict v = routing::evaluate_standby(local.present ? &local.sample : nullptr, sb.limits, current);
-        Datum values[9];
-        bool nulls[9] = {false, false, false, false, false, false, false, false, false};
+        const std::string &name = c.routes.nodes[static_cast<size_t>(sb.node)];
+        pg::StandbyLag l = lag.find(sb, name);
+        routing::Verdict v = lag.evaluate(sb, name);
+        bool known = !l.stale && l.present;
+        Datum values[11];
+        bool nulls[11] = {false, false, false, false, false, false, false, false, false, false, false};
         values[0] = node_text(c, sb.node);
         if (sb.primary != routing::unassigned)
             values[1] = node_text(c, sb.primary);
         else
             nulls[1] = true;
-        if (local.present)
-            values[2] = CStringGetTextDatum(pg::walsender_state_name(local.state));
+        if (known && l.state)
+            values[2] = CStringGetTextDatum(l.state);
         else
             nulls[2] = true;
-        if (local.present && v.replay_lag_us >= 0)
+        if (known && v.replay_lag_us >= 0)
             values[3] = interval_datum(v.replay_lag_us);
         else
             nulls[3] = true;
-        if (local.present && v.lag_bytes)
+        if (known && v.lag_bytes)
             values[4] = Int64GetDatum(*v.lag_bytes);
         else
             nulls[4] = true;
@@ -165,6 +158,8 @@ SHARDROUTE_FUNCTION(shardroute_standby_status) {
             nulls[6] = true;
         values[7] = BoolGetDatum(v.eligible());
         values[8] = CStringGetTextDatum(routing::reason_name(v.reason));
+        values[9] = CStringGetTextDatum(l.source);
+        values[10] = interval_datum(l.age_us);
         tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
     }
     return (Datum)0;

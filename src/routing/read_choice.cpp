@@ -16,6 +16,8 @@ const char *reason_name(Reason r) noexcept {
         return "not streaming";
     case Reason::behind_min_lsn:
         return "behind min_lsn";
+    case Reason::lag_unknown:
+        return "lag unknown";
     }
     return "?";
 }

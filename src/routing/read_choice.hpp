@@ -22,7 +22,7 @@ struct StandbyLimits {
     std::optional<int64_t> max_lag_bytes;
 };
 
-enum class Reason { ok, lag, lag_bytes, not_connected, not_streaming, behind_min_lsn };
+enum class Reason { ok, lag, lag_bytes, not_connected, not_streaming, behind_min_lsn, lag_unknown };
 const char *reason_name(Reason r) noexcept;
 
 struct Verdict {

@@ -1,0 +1,129 @@
+# The lag monitor: a proxy instance (shardroute in shared_preload_libraries)
+# samples standbys of two other primaries through libpq; routing reads the
+# samples from shared memory. Also: a dead primary (its standby measures
+# itself), a closed port, and a killed worker.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time sleep);
+
+my $interval_ms = 300;
+my $proxy = PostgreSQL::Test::Cluster->new('proxy');
+$proxy->init;
+$proxy->append_conf('postgresql.conf',
+    "shared_preload_libraries = 'shardroute'\nshardroute.lag_poll_interval = ${interval_ms}ms\n");
+$proxy->start;
+$proxy->safe_psql('postgres', 'CREATE EXTENSION shardroute');
+
+my (%primary, %standby);
+for my $p ('a', 'b') {
+    my $pri = PostgreSQL::Test::Cluster->new("primary_$p");
+    $pri->init(allows_streaming => 1);
+    $pri->start;
+    $pri->safe_psql('postgres', 'CREATE TABLE t (i int)');
+    $pri->backup('base');
+    my $sb = PostgreSQL::Test::Cluster->new("standby_$p");
+    $sb->init_from_backup($pri, 'base', has_streaming => 1);
+    $sb->append_conf('postgresql.conf', "primary_conninfo = '" . $pri->connstr . " application_name=${p}1'");
+    $sb->start;
+    ($primary{$p}, $standby{$p}) = ($pri, $sb);
+}
+my $closed = PostgreSQL::Test::Cluster::get_free_port(); # nothing listens there
+
+my $host = $proxy->host;
+$proxy->safe_psql('postgres', qq{
+    BEGIN;
+    SELECT shardroute.add_node('a', '$host', ${\ $primary{a}->port}, 'postgres');
+    SELECT shardroute.add_standby('a1', 'a', '$host', ${\ $standby{a}->port}, 'postgres', max_lag => '1 second');
+    SELECT shardroute.add_node('b', '$host', ${\ $primary{b}->port}, 'postgres');
+    SELECT shardroute.add_standby('b1', 'b', '$host', ${\ $standby{b}->port}, 'postgres', max_lag => '1 second');
+    SELECT shardroute.add_node('c', '127.0.0.1', $closed, 'postgres');
+    SELECT shardroute.add_standby('c1', 'c', '127.0.0.1', $closed, 'postgres');
+    SELECT shardroute.create_read_group('ga', 'a');
+    SELECT shardroute.set_read_weight('ga', 'a1', 1);
+    SELECT shardroute.create_read_group('gb', 'b');
+    SELECT shardroute.set_read_weight('gb', 'b1', 1);
+    COMMIT;
+});
+
+sub status {
+    my ($node, $cols) = @_;
+    return $proxy->safe_psql('postgres', "SELECT $cols FROM shardroute.standby_status() WHERE node = '$node'");
+}
+sub choices {
+    my ($group) = @_;
+    return $proxy->safe_psql('postgres',
+        "SELECT string_agg(DISTINCT n, ',') FROM (SELECT shardroute.choose_read_node('$group') n FROM generate_series(1, 200)) s");
+}
+
+# the monitor picks the new catalog up at its next poll
+ok($proxy->poll_query_until('postgres',
+        q{SELECT count(*) FROM shardroute.standby_status() WHERE reason = 'ok' AND source = 'primary'}, '2'),
+    'both remote standbys sampled through their primaries');
+is(choices('ga'), 'a1', 'a1 chosen for ga');
+is(choices('gb'), 'b1', 'b1 chosen for gb');
+
+# a closed port does not delay the other samples
+is(status('c1', 'eligible'), 'f', 'standby behind a closed port is not eligible');
+my $fresh = 1;
+for (1 .. 10) {
+    $fresh &&= $proxy->safe_psql('postgres',
+        qq{SELECT max(sample_age) < interval '${\ (2 * $interval_ms)} ms' FROM shardroute.standby_status()
+           WHERE node IN ('a1', 'b1')}) eq 't';
+    sleep($interval_ms / 1000 / 2);
+}
+ok($fresh, 'samples of a1 and b1 stay younger than two poll intervals while c is unreachable');
+
+# pause replay on a1 while a writes: excluded within two poll intervals of crossing max_lag
+$standby{a}->safe_psql('postgres', 'SELECT pg_wal_replay_pause()');
+my $crossed;
+for (1 .. 300) {
+    $primary{a}->safe_psql('postgres', 'INSERT INTO t VALUES (1)');
+    if ($primary{a}->safe_psql('postgres',
+            "SELECT coalesce(replay_lag > interval '1 second', false) FROM pg_stat_replication WHERE application_name = 'a1'") eq 't') {
+        $crossed = time;
+        last;
+    }
+    sleep(0.05);
+}
+ok(defined $crossed, "a1's replay_lag on its primary passed max_lag");
+my $excluded;
+for (1 .. 100) {
+    $primary{a}->safe_psql('postgres', 'INSERT INTO t VALUES (1)');
+    if (status('a1', 'reason') eq 'lag') {
+        $excluded = time;
+        last;
+    }
+    sleep(0.02);
+}
+my $delay_ms = defined $excluded && defined $crossed ? int(1000 * ($excluded - $crossed)) : -1;
+ok($delay_ms >= 0 && $delay_ms <= 2 * $interval_ms + 300,
+    "a1 excluded ${delay_ms} ms after crossing max_lag (two poll intervals = ${\ (2 * $interval_ms)} ms, +300 ms test overhead)");
+is(choices('ga'), 'a', 'lagging a1 never chosen: the WRITE node serves ga');
+$standby{a}->safe_psql('postgres', 'SELECT pg_wal_replay_resume()');
+ok($proxy->poll_query_until('postgres', q{SELECT reason FROM shardroute.standby_status() WHERE node = 'a1'}, 'ok'),
+    'a1 eligible again after resume');
+
+# primary b stops: its standby is measured on itself
+$primary{b}->stop;
+ok($proxy->poll_query_until('postgres', q{SELECT source FROM shardroute.standby_status() WHERE node = 'b1'},
+        'standby itself'), "b1 judged on the standby itself once b is down");
+like(status('b1', 'reason'), qr/^(not connected|lag|ok)$/, 'b1 has a verdict from its own replay state');
+is(choices('gb'), 'b', 'gb falls back to its WRITE node');
+
+# the worker is killed: it restarts and routing keeps working
+my $pid = $proxy->safe_psql('postgres',
+    q{SELECT pid FROM pg_stat_activity WHERE backend_type = 'shardroute lag monitor'});
+ok($pid =~ /^\d+$/, "lag monitor running (pid $pid)");
+$proxy->safe_psql('postgres', "SELECT pg_terminate_backend($pid)");
+ok($proxy->poll_query_until('postgres',
+        qq{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'shardroute lag monitor' AND pid <> $pid}, '1'),
+    'lag monitor restarted');
+ok($proxy->poll_query_until('postgres',
+        q{SELECT reason || ' ' || source FROM shardroute.standby_status() WHERE node = 'a1'}, 'ok primary'),
+    'routing works after the restart');
+is(choices('ga'), 'a1', 'a1 chosen again');
+
+done_testing();
