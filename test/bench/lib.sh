@@ -6,7 +6,7 @@ source test/lib.sh
 ensure_packages
 make -s -j"$(nproc)" >/dev/null && make -s install >/dev/null
 work=$(make_workdir shardroute-bench)
-trap 'for d in s2 s1 .; do stop_server "$work/$d"; done; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
+trap 'for d in s2 s1 pri .; do stop_server "$work/$d"; done; [ -n "${KEEP_WORK:-}" ] || rm -rf "$work"' EXIT
 port=$(free_port)
 start_server "$work" "$port" "shared_buffers = 256MB" "max_parallel_workers_per_gather = 0" "jit = off" "$@"
 psql_() { as_pg "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h "$work" -p "$port" -U postgres -d postgres "$@"; }
@@ -54,4 +54,16 @@ rounds() {
             eval "TPS_$s=\$(awk -v a=\"\$TPS_$s\" -v b=\"$t\" -v n=\"$n\" 'BEGIN { printf \"%.1f\", a + b / n }')"
         done
     done
+}
+
+# free_port_after PORT: a free port above PORT with two more free after it.
+free_port_after() {
+    local p
+    for p in $(seq $(($1 + 1)) $(($1 + 60))); do
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && ! (exec 3<>"/dev/tcp/127.0.0.1/$((p + 2))") 2>/dev/null; then
+            echo "$p"
+            return
+        fi
+    done
+    die "no free port"
 }
