@@ -603,3 +603,141 @@ COMMENT ON FUNCTION @extschema@.move_node(text, text, int, text) IS
 
 REVOKE EXECUTE ON FUNCTION @extschema@.plproxy_sync(text, text, bool, jsonb),
                            @extschema@.move_node(text, text, int, text) FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Citus: node registration from the catalog, drift, distributed-table checks.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@._citus_plan() RETURNS TABLE (node text, kind text, host text, port text)
+    AS 'MODULE_PATHNAME', 'shardroute_citus_plan' LANGUAGE C STABLE;
+CREATE FUNCTION @extschema@._citus_check(facts jsonb) RETURNS TABLE (problem text, detail text, hint text)
+    AS 'MODULE_PATHNAME', 'shardroute_citus_check' LANGUAGE C STABLE STRICT;
+
+-- A table as the Citus checks need it: columns, its constraints (and for each
+-- foreign key the Citus kind of the referenced table), foreign keys pointing
+-- at it, and, with Citus installed, active workers and replication factor.
+CREATE FUNCTION @extschema@._citus_table_facts(tbl regclass, distribution_column name, reference bool) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    citus bool := EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus');
+    workers int := 0;
+    factor int := 1;
+    kinds jsonb := '{}';
+BEGIN
+    IF citus THEN
+        EXECUTE 'SELECT count(*)::int FROM pg_dist_node WHERE isactive AND noderole = ''primary'' AND groupid <> 0'
+            INTO workers;
+        factor := current_setting('citus.shard_replication_factor')::int;
+        EXECUTE $q$SELECT coalesce(jsonb_object_agg(logicalrelid::oid::text, jsonb_build_object('kind', partmethod::text,
+                       'col', CASE WHEN partmethod = 'h' THEN column_to_column_name(logicalrelid, partkey) END)), '{}')
+                   FROM pg_dist_partition$q$ INTO kinds;
+    END IF;
+    RETURN jsonb_build_object(
+        'table', tbl::text, 'reference', reference, 'distribution_column', distribution_column,
+        'citus_installed', citus, 'active_workers', workers, 'replication_factor', factor,
+        'columns', (SELECT jsonb_agg(attname ORDER BY attnum) FROM pg_attribute
+                    WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped),
+        'constraints', coalesce((SELECT jsonb_agg(jsonb_build_object(
+            'type', c.contype, 'name', c.conname,
+            'columns', (SELECT jsonb_agg(a.attname ORDER BY k.ord) FROM unnest(c.conkey) WITH ORDINALITY k(attnum, ord)
+                        JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum),
+            'ref_table', CASE WHEN c.contype = 'f' THEN c.confrelid::regclass::text END,
+            'ref_columns', (SELECT jsonb_agg(a.attname ORDER BY k.ord) FROM unnest(c.confkey) WITH ORDINALITY k(attnum, ord)
+                            JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.attnum),
+            'ref_kind', coalesce(kinds -> c.confrelid::oid::text ->> 'kind', 'local'),
+            'ref_distribution_column', kinds -> c.confrelid::oid::text ->> 'col',
+            'on_delete', c.confdeltype::text, 'on_update', c.confupdtype::text) ORDER BY c.conname)
+            FROM pg_constraint c WHERE c.conrelid = tbl AND c.contype IN ('p', 'u', 'x', 'f')), '[]'),
+        'incoming', coalesce((SELECT jsonb_agg(jsonb_build_object(
+            'table', c.conrelid::regclass::text,
+            'columns', (SELECT jsonb_agg(a.attname ORDER BY k.ord) FROM unnest(c.conkey) WITH ORDINALITY k(attnum, ord)
+                        JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum),
+            'kind', coalesce(kinds -> c.conrelid::oid::text ->> 'kind', 'local'),
+            -- Django's many-to-many through table: two foreign keys and a unique pair over them
+            'many_to_many', (SELECT count(*) FROM pg_constraint f WHERE f.conrelid = c.conrelid AND f.contype = 'f') = 2
+                            AND u.conkey IS NOT NULL,
+            'unique_columns', (SELECT jsonb_agg(a.attname ORDER BY k.ord) FROM unnest(u.conkey) WITH ORDINALITY k(attnum, ord)
+                               JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum)) ORDER BY c.conname)
+            FROM pg_constraint c
+            LEFT JOIN LATERAL (SELECT x.conkey FROM pg_constraint x WHERE x.conrelid = c.conrelid AND x.contype = 'u'
+                               AND array_length(x.conkey, 1) = 2 LIMIT 1) u ON true
+            WHERE c.confrelid = tbl AND c.contype = 'f' AND c.conrelid <> tbl), '[]'));
+END $$;
+
+CREATE FUNCTION @extschema@.citus_check_table(tbl regclass, distribution_column name DEFAULT NULL,
+                                              reference bool DEFAULT false)
+RETURNS TABLE (problem text, detail text, hint text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT * FROM shardroute._citus_check(shardroute._citus_table_facts(tbl, distribution_column, coalesce(reference, false)))
+$$;
+COMMENT ON FUNCTION @extschema@.citus_check_table(regclass, name, bool) IS
+'Every reason create_distributed_table(tbl, distribution_column) or create_reference_table(tbl) would refuse the table, all at once, with hints in Django terms. Structural checks (constraints, foreign keys) work without Citus; worker counts and co-location come from Citus metadata when it is installed.';
+
+CREATE FUNCTION @extschema@.citus_register(dry_run bool DEFAULT false)
+RETURNS TABLE (node text, action text, command text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s record;
+    citus bool := EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus');
+    present bool;
+BEGIN
+    IF NOT citus AND NOT coalesce(dry_run, false) THEN
+        RAISE EXCEPTION 'Citus is not installed in this database' USING ERRCODE = 'undefined_object',
+            HINT = 'CREATE EXTENSION citus; on the coordinator and every worker (or pass dry_run => true to see the commands).';
+    END IF;
+    FOR s IN SELECT * FROM shardroute._citus_plan() LOOP
+        node := s.node;
+        IF s.kind = 'coordinator' THEN
+            command := format('SELECT citus_set_coordinator_host(%L, %s)', s.host, s.port);
+            present := false;
+            IF citus THEN
+                EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_dist_node WHERE groupid = 0)' INTO present;
+            END IF;
+            action := CASE WHEN present THEN 'present' WHEN dry_run THEN 'would set coordinator' ELSE 'coordinator set' END;
+        ELSE
+            command := format('SELECT citus_add_node(%L, %s)', s.host, s.port);
+            present := false;
+            IF citus THEN
+                EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_dist_node WHERE nodename = $1 AND nodeport = $2)'
+                    INTO present USING s.host, s.port::int;
+            END IF;
+            action := CASE WHEN present THEN 'present' WHEN dry_run THEN 'would add' ELSE 'added' END;
+        END IF;
+        IF NOT present AND NOT dry_run THEN
+            EXECUTE command;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION @extschema@.citus_register(bool) IS
+'On the Citus coordinator: sets the coordinator host (citus_role coordinator) when not set yet and adds every worker (citus_node_name host:port when given, else host and port) not yet in pg_dist_node. One row per node: action (added, present, coordinator set; would ... with dry_run) and the exact command. dry_run works without Citus.';
+
+CREATE FUNCTION @extschema@.citus_drift()
+RETURNS TABLE (node text, in_catalog bool, in_citus bool, detail text)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+        RAISE EXCEPTION 'Citus is not installed in this database' USING ERRCODE = 'undefined_object',
+            HINT = 'CREATE EXTENSION citus; on the coordinator.';
+    END IF;
+    RETURN QUERY EXECUTE $q$
+        WITH cat AS (SELECT p.node, p.kind, p.host, p.port::int AS port FROM shardroute._citus_plan() p),
+             dist AS (SELECT nodename, nodeport, isactive, groupid FROM pg_dist_node WHERE noderole = 'primary')
+        SELECT c.node, true, false,
+               CASE WHEN EXISTS (SELECT 1 FROM dist d WHERE d.nodename = c.host)
+                    THEN format('different port: catalog %s, Citus %s', c.port,
+                                (SELECT string_agg(d.nodeport::text, ', ') FROM dist d WHERE d.nodename = c.host))
+                    ELSE 'missing in Citus' END
+          FROM cat c WHERE NOT EXISTS (SELECT 1 FROM dist d WHERE d.nodename = c.host AND d.nodeport = c.port)
+        UNION ALL
+        SELECT c.node, true, true, 'inactive in Citus'
+          FROM cat c JOIN dist d ON d.nodename = c.host AND d.nodeport = c.port WHERE NOT d.isactive
+        UNION ALL
+        SELECT d.nodename || ':' || d.nodeport, false, true, 'unknown to the catalog'
+          FROM dist d WHERE NOT EXISTS (SELECT 1 FROM cat c WHERE c.host = d.nodename)
+        ORDER BY 1 $q$;
+END $$;
+COMMENT ON FUNCTION @extschema@.citus_drift() IS
+'Catalog vs pg_dist_node, one row per node that differs: missing in Citus, unknown to the catalog, different port, inactive.';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.citus_register(bool), @extschema@._citus_plan() FROM PUBLIC;
