@@ -33,4 +33,5 @@ demo_psql -c '\echo' -c '\echo --- 7. Replay paused on ucr_standby1 while the pr
     -c '\echo read-your-writes: after a write, pass pg_current_wal_lsn() and only nodes that replayed it qualify' \
     -c "SELECT shardroute.choose_read_node('ucr', pg_current_wal_lsn()) AS read_your_writes"
 demo_psql -v here="$work" -v port="$port" <"$repo/test/demo_plproxy.sql"
+demo_psql <"$repo/test/demo_citus.sql"
 step "done: servers stopped, $work removed"
