@@ -33,9 +33,10 @@ std::vector<Step> registration_plan(const topology::Topology &t) {
     for (const auto &n : t.nodes) {
         if (n.citus_role == std::optional<std::string>("coordinator")) {
             if (!plan.empty())
-                throw Error(sqlstate::invalid_object_definition,
-                            fmt::format("more than one Citus coordinator: \"{}\" and \"{}\"", plan.front().node, n.name),
-                            {}, "Give citus_role 'coordinator' to one node (Django ROLE citus_master).");
+                throw Error(
+                    sqlstate::invalid_object_definition,
+                    fmt::format("more than one Citus coordinator: \"{}\" and \"{}\"", plan.front().node, n.name), {},
+                    "Give citus_role 'coordinator' to one node (Django ROLE citus_master).");
             plan.push_back(step_for(n, Step::set_coordinator));
         } else if (n.citus_role == std::optional<std::string>("worker")) {
             workers.push_back(&n);

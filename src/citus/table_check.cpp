@@ -43,12 +43,15 @@ std::vector<TableProblem> check_table(const std::string &facts_json) {
     std::vector<TableProblem> out;
     const std::string table = f.at("table").get<std::string>();
     const bool reference = f.at("reference").get<bool>();
-    const std::string dist = f.at("distribution_column").is_null() ? "" : f.at("distribution_column").get<std::string>();
+    const std::string dist =
+        f.at("distribution_column").is_null() ? "" : f.at("distribution_column").get<std::string>();
     const bool citus = f.at("citus_installed").get<bool>();
 
     if (!reference && dist.empty())
-        out.push_back({"no distribution column", fmt::format("A distributed table needs a distribution column; {} has none given.", table),
-                       "Pass distribution_column (for CommCare tables usually domain or the document id), or reference => true."});
+        out.push_back({"no distribution column",
+                       fmt::format("A distributed table needs a distribution column; {} has none given.", table),
+                       "Pass distribution_column (for CommCare tables usually domain or the document id), or reference "
+                       "=> true."});
     if (!reference && !dist.empty() && !contains(strings(f.at("columns")), dist))
         out.push_back({"unknown distribution column", fmt::format("Table {} has no column \"{}\".", table, dist), {}});
 
@@ -64,31 +67,33 @@ std::vector<TableProblem> check_table(const std::string &facts_json) {
                  fmt::format("{} {} ({}) of {} does not include distribution column \"{}\": Citus refuses UNIQUE, "
                              "EXCLUDE and PRIMARY KEY constraints that do not include it.",
                              what, name, list(cols), table, dist),
-                 django_id ? fmt::format("This is Django's implicit id primary key: distribute by id, or make the key "
-                                         "composite (primary key or unique_together on (id, {})).",
-                                         dist)
-                           : fmt::format("Add {} to the constraint (Django: unique_together including {}).", dist, dist)});
+                 django_id
+                     ? fmt::format("This is Django's implicit id primary key: distribute by id, or make the key "
+                                   "composite (primary key or unique_together on (id, {})).",
+                                   dist)
+                     : fmt::format("Add {} to the constraint (Django: unique_together including {}).", dist, dist)});
         }
         if (type != "f")
             continue;
         const std::string ref = c.at("ref_table").get<std::string>();
         const std::string ref_kind = c.at("ref_kind").get<std::string>();
-        const std::string ref_dist = c.at("ref_distribution_column").is_null() ? "" : c.at("ref_distribution_column").get<std::string>();
+        const std::string ref_dist =
+            c.at("ref_distribution_column").is_null() ? "" : c.at("ref_distribution_column").get<std::string>();
         auto ref_cols = strings(c.at("ref_columns"));
         if (reference) {
             if (ref_kind != "n")
-                out.push_back({"reference table with a foreign key to a non-reference table",
-                               fmt::format("Foreign key {} of {} references {}, {}: reference tables may only reference "
-                                           "other reference tables.",
-                                           name, table, ref, kind_name(ref_kind)),
-                               fmt::format("Make {} a reference table first, or distribute {} instead.", ref, table)});
+                out.push_back(
+                    {"reference table with a foreign key to a non-reference table",
+                     fmt::format("Foreign key {} of {} references {}, {}: reference tables may only reference "
+                                 "other reference tables.",
+                                 name, table, ref, kind_name(ref_kind)),
+                     fmt::format("Make {} a reference table first, or distribute {} instead.", ref, table)});
             continue;
         }
         bool on_dist = !dist.empty() && contains(cols, dist);
         if (ref_kind == "n") {
             // to a reference table: allowed on any column
-        } else if (ref_kind == "h" && on_dist && contains(ref_cols, ref_dist) &&
-                   cols.size() == ref_cols.size() &&
+        } else if (ref_kind == "h" && on_dist && contains(ref_cols, ref_dist) && cols.size() == ref_cols.size() &&
                    std::find(cols.begin(), cols.end(), dist) - cols.begin() ==
                        std::find(ref_cols.begin(), ref_cols.end(), ref_dist) - ref_cols.begin()) {
             // co-located distributed tables joined on the distribution column
@@ -113,7 +118,7 @@ std::vector<TableProblem> check_table(const std::string &facts_json) {
                                            "Citus refuses SET NULL / SET DEFAULT on delete and any ON UPDATE action "
                                            "but NO ACTION / RESTRICT there.",
                                            name, table, dist, (del == "n" || del == "d") ? "DELETE" : "UPDATE",
-                                           (del == "n" || upd == "n") ? "SET NULL"
+                                           (del == "n" || upd == "n")   ? "SET NULL"
                                            : (del == "d" || upd == "d") ? "SET DEFAULT"
                                                                         : "CASCADE"),
                                "Django: on_delete=models.CASCADE or PROTECT on this ForeignKey."});
@@ -128,16 +133,16 @@ std::vector<TableProblem> check_table(const std::string &facts_json) {
         if (reference || from_kind != "local")
             continue;
         bool through = in.at("many_to_many").get<bool>();
-        out.push_back({through ? "many-to-many table not distributed with this table"
-                               : "local table referencing this table",
-                       fmt::format("{} {} references {} ({}): a local table cannot reference a distributed table; "
-                                   "its foreign key checks fail with \"consistency check on SPI tuple count failed\".",
-                                   through ? "Many-to-many through table" : "Table", from, table, list(cols)),
-                       through ? fmt::format("Distribute {} by {} too, co-located with {}: its unique key ({}) must "
-                                             "include that column (a custom through model with unique_together).",
-                                             from, list(cols), table, in.at("unique_columns").is_null() ? "" : list(strings(in.at("unique_columns"))))
-                               : fmt::format("Distribute {} by {} too, or make {} a reference table.", from,
-                                             list(cols), table)});
+        out.push_back(
+            {through ? "many-to-many table not distributed with this table" : "local table referencing this table",
+             fmt::format("{} {} references {} ({}): a local table cannot reference a distributed table; "
+                         "its foreign key checks fail with \"consistency check on SPI tuple count failed\".",
+                         through ? "Many-to-many through table" : "Table", from, table, list(cols)),
+             through ? fmt::format("Distribute {} by {} too, co-located with {}: its unique key ({}) must "
+                                   "include that column (a custom through model with unique_together).",
+                                   from, list(cols), table,
+                                   in.at("unique_columns").is_null() ? "" : list(strings(in.at("unique_columns"))))
+                     : fmt::format("Distribute {} by {} too, or make {} a reference table.", from, list(cols), table)});
     }
 
     if (citus) {

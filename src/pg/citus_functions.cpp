@@ -24,8 +24,8 @@ text *to_text(const std::string &s) {
 // Fills a materialized SRF from rows of C++ strings, converted first so that no
 // C++ object is alive while the tuplestore (which may ereport) is written.
 Datum rows_result(FunctionCallInfo fcinfo, const std::vector<std::vector<std::string>> &rows, size_t ncols) {
-    auto **cells = static_cast<text **>(
-        pg::pg_call([&]() { return palloc0(sizeof(text *) * (rows.size() * ncols + 1)); }));
+    auto **cells =
+        static_cast<text **>(pg::pg_call([&]() { return palloc0(sizeof(text *) * (rows.size() * ncols + 1)); }));
     for (size_t r = 0; r < rows.size(); ++r)
         for (size_t c = 0; c < ncols; ++c)
             cells[r * ncols + c] = rows[r][c].empty() && c > 0 ? nullptr : to_text(rows[r][c]);

@@ -132,11 +132,12 @@ bool copy_sample(const std::string &name, MonitorSample *out, int *interval_ms) 
 } // namespace
 
 void lag_monitor_define_gucs() {
-    DefineCustomIntVariable("shardroute.lag_poll_interval", "How often the lag monitor samples every standby.",
-                            nullptr, &lag_poll_interval_ms, 1000, 50, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr,
-                            nullptr, nullptr);
-    DefineCustomStringVariable("shardroute.lag_monitor_database", "Database whose shardroute catalog the lag monitor reads.",
-                               nullptr, &lag_monitor_database, "postgres", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("shardroute.lag_poll_interval", "How often the lag monitor samples every standby.", nullptr,
+                            &lag_poll_interval_ms, 1000, 50, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr,
+                            nullptr);
+    DefineCustomStringVariable("shardroute.lag_monitor_database",
+                               "Database whose shardroute catalog the lag monitor reads.", nullptr,
+                               &lag_monitor_database, "postgres", PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
 }
 
 void lag_monitor_preload() {
@@ -185,8 +186,9 @@ StandbyLag LagView::find(const routing::StandbyRoute &standby, const std::string
         return out;
     }
     out.present = s.present;
-    out.state = !s.present ? nullptr : s.source == source_standby ? (s.streaming ? "streaming" : "not streaming")
-                                                                    : walsender_state_name(s.state);
+    out.state = !s.present                   ? nullptr
+                : s.source == source_standby ? (s.streaming ? "streaming" : "not streaming")
+                                             : walsender_state_name(s.state);
     out.sample.streaming = s.streaming;
     out.sample.sent_lsn = s.sent_lsn;
     out.sample.replay_lsn = s.replay_lsn;
@@ -330,9 +332,9 @@ bool sample_from_primary(const topology::Node &primary, const std::vector<const 
                     s.present = true;
                     std::string state = PQgetvalue(res, i, 3);
                     s.streaming = state == "streaming";
-                    s.state = state == "streaming" ? WALSNDSTATE_STREAMING
-                              : state == "catchup" ? WALSNDSTATE_CATCHUP
-                              : state == "backup"  ? WALSNDSTATE_BACKUP
+                    s.state = state == "streaming"  ? WALSNDSTATE_STREAMING
+                              : state == "catchup"  ? WALSNDSTATE_CATCHUP
+                              : state == "backup"   ? WALSNDSTATE_BACKUP
                               : state == "stopping" ? WALSNDSTATE_STOPPING
                                                     : WALSNDSTATE_STARTUP;
                     s.sent = parse_lsn(PQgetvalue(res, i, 4));
@@ -418,42 +420,43 @@ void poll_once() {
 
     // publish: standbys sampled now get new values; the others keep their old
     // sample, which ages into 'lag unknown'; standbys gone from the catalog go.
+    // The new array is built outside the lock, which is held only to copy it.
+    std::vector<pg::MonitorSample> previous(pg::max_samples);
+    LWLockAcquire(pg::monitor_lock, LW_SHARED);
+    int nprevious = pg::monitor->nsamples;
+    memcpy(previous.data(), pg::monitor->samples, sizeof(pg::MonitorSample) * static_cast<size_t>(nprevious));
+    LWLockRelease(pg::monitor_lock);
+
     TimestampTz stamp = GetCurrentTimestamp();
-    LWLockAcquire(pg::monitor_lock, LW_EXCLUSIVE);
-    auto *shm = pg::monitor;
-    std::map<std::string, pg::MonitorSample> previous;
-    for (int i = 0; i < shm->nsamples; ++i)
-        previous[shm->samples[i].standby] = shm->samples[i];
-    int n = 0;
+    std::vector<pg::MonitorSample> next;
     for (const auto &node : t.nodes) {
-        if (!node.is_standby() || n >= pg::max_samples)
+        if (!node.is_standby() || next.size() >= static_cast<size_t>(pg::max_samples))
             continue;
-        auto &slot = shm->samples[n++];
-        auto it = fresh.find(node.name);
-        if (it == fresh.end()) {
-            auto old = previous.find(node.name);
-            if (old != previous.end())
-                slot = old->second;
-            else {
-                memset(&slot, 0, sizeof(slot));
-                strlcpy(slot.standby, node.name.c_str(), NAMEDATALEN);
-            }
-            continue;
-        }
-        const Sample &s = it->second;
+        pg::MonitorSample slot;
         memset(&slot, 0, sizeof(slot));
         strlcpy(slot.standby, node.name.c_str(), NAMEDATALEN);
-        slot.source = s.source;
-        slot.present = s.present;
-        slot.streaming = s.streaming;
-        slot.state = s.state;
-        slot.sent_lsn = s.sent;
-        slot.replay_lsn = s.replay;
-        slot.current_lsn = s.current;
-        slot.replay_lag_us = s.lag_us;
-        slot.sampled_at = stamp;
+        auto it = fresh.find(node.name);
+        if (it == fresh.end()) {
+            for (int i = 0; i < nprevious; ++i)
+                if (strncmp(previous[static_cast<size_t>(i)].standby, slot.standby, NAMEDATALEN) == 0)
+                    slot = previous[static_cast<size_t>(i)];
+        } else {
+            const Sample &smp = it->second;
+            slot.source = smp.source;
+            slot.present = smp.present;
+            slot.streaming = smp.streaming;
+            slot.state = smp.state;
+            slot.sent_lsn = smp.sent;
+            slot.replay_lsn = smp.replay;
+            slot.current_lsn = smp.current;
+            slot.replay_lag_us = smp.lag_us;
+            slot.sampled_at = stamp;
+        }
+        next.push_back(slot);
     }
-    shm->nsamples = n;
+    LWLockAcquire(pg::monitor_lock, LW_EXCLUSIVE);
+    memcpy(pg::monitor->samples, next.data(), sizeof(pg::MonitorSample) * next.size());
+    pg::monitor->nsamples = static_cast<int>(next.size());
     LWLockRelease(pg::monitor_lock);
 }
 

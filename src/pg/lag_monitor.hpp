@@ -26,7 +26,7 @@ void lag_monitor_define_gucs();
 
 // One standby's lag as the routing functions see it.
 struct StandbyLag {
-    bool present = false; // connected to its primary, as far as the source knows
+    bool present = false;        // connected to its primary, as far as the source knows
     const char *state = nullptr; // 'streaming', ... (NULL when not present)
     routing::ReplicationSample sample;
     uint64_t current_lsn = 0; // its primary's WAL position, for lag_bytes

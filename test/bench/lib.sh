@@ -67,3 +67,21 @@ free_port_after() {
     done
     die "no free port"
 }
+
+# read_group_on PRIMARY_HOST PRIMARY_PORT S1_HOST S1_PORT S2_HOST S2_PORT:
+# registers a primary with standbys s1 and s2 and the READ list
+# ucr = [(primary, 1), (s1, 2), (s2, 2)] in the benchmark server's catalog.
+read_group_on() {
+    psql_ <<SQL >/dev/null
+CREATE EXTENSION shardroute;
+BEGIN;
+SELECT shardroute.add_node('primary', '$1', $2, 'postgres');
+SELECT shardroute.add_standby('s1', 'primary', '$3', $4, 'postgres');
+SELECT shardroute.add_standby('s2', 'primary', '$5', $6, 'postgres');
+SELECT shardroute.create_read_group('ucr', 'primary');
+SELECT shardroute.set_read_weight('ucr', 'primary', 1);
+SELECT shardroute.set_read_weight('ucr', 's1', 2);
+SELECT shardroute.set_read_weight('ucr', 's2', 2);
+COMMIT;
+SQL
+}

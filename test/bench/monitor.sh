@@ -11,18 +11,7 @@ pport=$(free_port_after "$port")
 start_server "$work/pri" "$pport"
 start_standby "$work/pri" "$pport" "$work/s1" $((pport + 1)) s1
 start_standby "$work/pri" "$pport" "$work/s2" $((pport + 2)) s2
-psql_ <<SQL >/dev/null
-CREATE EXTENSION shardroute;
-BEGIN;
-SELECT shardroute.add_node('primary', '$work/pri', $pport, 'postgres');
-SELECT shardroute.add_standby('s1', 'primary', '$work/s1', $((pport + 1)), 'postgres');
-SELECT shardroute.add_standby('s2', 'primary', '$work/s2', $((pport + 2)), 'postgres');
-SELECT shardroute.create_read_group('ucr', 'primary');
-SELECT shardroute.set_read_weight('ucr', 'primary', 1);
-SELECT shardroute.set_read_weight('ucr', 's1', 2);
-SELECT shardroute.set_read_weight('ucr', 's2', 2);
-COMMIT;
-SQL
+read_group_on "$work/pri" "$pport" "$work/s1" $((pport + 1)) "$work/s2" $((pport + 2))
 wait_for "$work" "$port" "SELECT count(*) FROM shardroute.standby_status() WHERE eligible AND source = 'primary'" 2
 psql_ -c 'SELECT node, state, eligible, reason, source, sample_age FROM shardroute.standby_status()'
 

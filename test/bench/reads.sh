@@ -9,18 +9,7 @@ source "$(dirname "$0")/lib.sh"
 
 start_standby "$work" "$port" "$work/s1" $((port + 1)) s1
 start_standby "$work" "$port" "$work/s2" $((port + 2)) s2
-psql_ <<SQL >/dev/null
-CREATE EXTENSION shardroute;
-BEGIN;
-SELECT shardroute.add_node('primary', '$work', $port, 'postgres');
-SELECT shardroute.add_standby('s1', 'primary', '$work', $((port + 1)), 'postgres');
-SELECT shardroute.add_standby('s2', 'primary', '$work', $((port + 2)), 'postgres');
-SELECT shardroute.create_read_group('ucr', 'primary');
-SELECT shardroute.set_read_weight('ucr', 'primary', 1);
-SELECT shardroute.set_read_weight('ucr', 's1', 2);
-SELECT shardroute.set_read_weight('ucr', 's2', 2);
-COMMIT;
-SQL
+read_group_on "$work" "$port" "$work" $((port + 1)) "$work" $((port + 2))
 wait_for "$work" "$port" "SELECT count(*) FROM shardroute.standby_status() WHERE eligible" 2
 psql_ -c 'SELECT node, state, eligible, reason FROM shardroute.standby_status()'
 lsn=$(as_pg "$PG_BINDIR/psql" -X -A -t -h "$work" -p "$port" -U postgres -d postgres -c 'SELECT pg_current_wal_lsn()')
