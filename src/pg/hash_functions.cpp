@@ -35,7 +35,7 @@ uint64_t hash64(Algorithm algorithm, const char *data, size_t len, uint64_t k0, 
     return 0;
 }
 
-int32 hash32(Algorithm algorithm, const char *data, size_t len, uint64_t seed) {
+int32 hash32_other(Algorithm algorithm, const char *data, size_t len, uint64_t seed) {
     if (algorithm == Algorithm::hashtext && seed == 0)
         return DatumGetInt32(hash_any(reinterpret_cast<const unsigned char *>(data), static_cast<int>(len)));
     return hash::low32(hash64(algorithm, data, len, seed, 0));
