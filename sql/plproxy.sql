@@ -100,6 +100,13 @@ SELECT shardroute.plproxy_sync('commcarehq', options => '{"p0000": "host=elsewhe
 SELECT shardroute.plproxy_sync('commcarehq', options => '{"timeout": 30}');
 SELECT shardroute.plproxy_sync('commcarehq', options => '{"query_timeout": "soon"}');
 SELECT shardroute.plproxy_sync('commcarehq', for_standbys => true);
+SELECT shardroute.plproxy_sync('commcarehq', options => '[1800]');
+SELECT shardroute.plproxy_sync('commcarehq', options => '{"query_timeout": [30]}');
+-- an invalid topology is refused, even inside the transaction that broke it
+BEGIN;
+DELETE FROM shardroute.shard_range WHERE node = 'p3';
+SELECT shardroute.plproxy_sync('commcarehq');
+ROLLBACK;
 CREATE FOREIGN DATA WRAPPER not_plproxy;
 CREATE SERVER other_server FOREIGN DATA WRAPPER not_plproxy;
 SELECT shardroute.plproxy_sync('commcarehq', server => 'other_server');

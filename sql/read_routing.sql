@@ -35,5 +35,9 @@ SELECT shardroute.choose_read_node('nope');
 SELECT shardroute.choose_read_node('no_members');
 SELECT shardroute.read_node_for_key('nope', 'abc');
 
+-- PL/Proxy is not installed in this database
+SELECT shardroute.plproxy_sync('reads');
+SELECT shardroute.plproxy_sync(NULL);
+
 -- the result shape
 SELECT pg_get_function_result('shardroute.standby_status()'::regprocedure);

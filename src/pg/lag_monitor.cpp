@@ -158,14 +158,21 @@ void lag_monitor_preload() {
     RegisterBackgroundWorker(&worker);
 }
 
-LagView::LagView() : running_(worker_alive(GetCurrentTimestamp())) {}
+LagView::LagView() = default;
+
+bool LagView::running() {
+    if (running_ < 0)
+        running_ = worker_alive(GetCurrentTimestamp()) ? 1 : 0;
+    return running_ == 1;
+}
 
 StandbyLag LagView::find(const routing::StandbyRoute &standby, const std::string &name) {
     StandbyLag out;
     MonitorSample s;
     int interval_ms = lag_poll_interval_ms;
-    bool sampled = running_ && copy_sample(name, &s, &interval_ms);
-    if (!running_ || (sampled && s.source == source_local)) {
+    bool running = this->running();
+    bool sampled = running && copy_sample(name, &s, &interval_ms);
+    if (!running || (sampled && s.source == source_local)) {
         // this server's own walsenders, read live: fresher than any sample
         if (!local_read_) {
             local_ = WalSenders();
@@ -177,7 +184,7 @@ StandbyLag LagView::find(const routing::StandbyRoute &standby, const std::string
         out.state = l.present ? walsender_state_name(l.state) : nullptr;
         out.sample = l.sample;
         out.current_lsn = local_lsn_;
-        out.source = running_ ? "local walsender" : "local walsender (lag monitor not running)";
+        out.source = running ? "local walsender" : "local walsender (lag monitor not running)";
         return out;
     }
     if (!sampled || s.sampled_at == 0) {

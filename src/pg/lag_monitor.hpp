@@ -40,10 +40,11 @@ class LagView {
     LagView();
     StandbyLag find(const routing::StandbyRoute &standby, const std::string &name);
     routing::Verdict evaluate(const routing::StandbyRoute &standby, const std::string &name, uint64_t min_lsn = 0);
-    bool monitor_running() const { return running_; }
 
   private:
-    bool running_;
+    // whether the monitor is alive, asked once, and only when a standby is looked up
+    bool running();
+    int running_ = -1;
     bool local_read_ = false; // this server's walsenders, read once per call when needed
     WalSenders local_ = WalSenders::none();
     uint64_t local_lsn_ = 0;

@@ -10,7 +10,6 @@
 #include "pg/guard.hpp"
 #include "pg/lag_monitor.hpp"
 #include "pg/lookup.hpp"
-#include "pg/replication.hpp"
 #include "pg/settings.hpp"
 
 extern "C" {

@@ -10,7 +10,6 @@
 #include "pg/guard.hpp"
 #include "pg/lookup.hpp"
 #include "pg/lag_monitor.hpp"
-#include "pg/replication.hpp"
 
 extern "C" {
 #include "common/pg_prng.h"
