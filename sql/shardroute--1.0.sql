@@ -150,6 +150,14 @@ CREATE FUNCTION @extschema@._check_catalog() RETURNS trigger
     AS 'MODULE_PATHNAME', 'shardroute_check_catalog' LANGUAGE C;
 CREATE FUNCTION @extschema@._catalog_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'shardroute_catalog_changed' LANGUAGE C;
+-- TRUNCATE fires no row trigger, so it would skip every rule: refused.
+CREATE FUNCTION @extschema@._refuse_truncate() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION 'cannot truncate %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME USING ERRCODE = 'feature_not_supported',
+        DETAIL = 'TRUNCATE skips the rules every change of the shardroute catalog must pass.',
+        HINT = 'Use shardroute.drop_cluster(), drop_read_group() or drop_node(), or DELETE, which are validated.';
+END $$;
 
 DO $$
 DECLARE t text;
@@ -159,8 +167,10 @@ BEGIN
                         FOR EACH ROW EXECUTE FUNCTION shardroute._check_row()', t);
         EXECUTE format('CREATE CONSTRAINT TRIGGER check_catalog AFTER INSERT OR UPDATE OR DELETE ON shardroute.%I
                         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION shardroute._check_catalog()', t);
-        EXECUTE format('CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shardroute.%I
+        EXECUTE format('CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE ON shardroute.%I
                         FOR EACH STATEMENT EXECUTE FUNCTION shardroute._catalog_changed()', t);
+        EXECUTE format('CREATE TRIGGER refuse_truncate BEFORE TRUNCATE ON shardroute.%I
+                        FOR EACH STATEMENT EXECUTE FUNCTION shardroute._refuse_truncate()', t);
     END LOOP;
 END $$;
 
@@ -183,6 +193,15 @@ SELECT jsonb_build_object(
     'relids', jsonb_build_array('shardroute.node'::regclass::oid::int8, 'shardroute.read_group'::regclass::oid::int8,
                                 'shardroute.read_member'::regclass::oid::int8, 'shardroute.shard_cluster'::regclass::oid::int8,
                                 'shardroute.shard_range'::regclass::oid::int8))
+$$;
+
+-- A user-supplied name as error messages show it: cut after 200 bytes, so an
+-- absurd argument is not echoed whole into errors and the server log (the C++
+-- side does the same in quoted_name()).
+CREATE FUNCTION @extschema@._shown(name text) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN octet_length(name) <= 200 THEN name
+                ELSE left(name, 200) || '...' END
 $$;
 
 -- Serializes writers of the catalog (readers are never blocked), so that two
@@ -289,7 +308,7 @@ BEGIN
                                 ELSE coalesce(alter_node.application_name, n.application_name) END
     WHERE n.name = alter_node.name;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'node "%" does not exist', alter_node.name USING ERRCODE = 'undefined_object';
+        RAISE EXCEPTION 'node "%" does not exist', shardroute._shown(alter_node.name) USING ERRCODE = 'undefined_object';
     END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.alter_node(text, text, int, text, text, text, text, interval, int8, text) IS
@@ -301,7 +320,7 @@ DECLARE refs text[];
 BEGIN
     PERFORM shardroute._lock_catalog();
     IF NOT EXISTS (SELECT 1 FROM shardroute.node n WHERE n.name = drop_node.name) THEN
-        RAISE EXCEPTION 'node "%" does not exist', drop_node.name USING ERRCODE = 'undefined_object';
+        RAISE EXCEPTION 'node "%" does not exist', shardroute._shown(drop_node.name) USING ERRCODE = 'undefined_object';
     END IF;
     SELECT array_agg(r ORDER BY r) INTO refs FROM (
         SELECT format('standby %I', s.name) FROM shardroute.node s WHERE s.primary_node = drop_node.name
@@ -313,7 +332,7 @@ BEGIN
                    WHERE g.write_node = drop_node.name
         UNION ALL SELECT format('READ list of read group %I', m.read_group) FROM shardroute.read_member m
                    WHERE m.node = drop_node.name) x(r);
-    IF refs IS NOT NULL AND NOT force THEN
+    IF refs IS NOT NULL AND NOT coalesce(force, false) THEN  -- NULL is the default, not "force"
         RAISE EXCEPTION 'node "%" is still referenced', drop_node.name USING ERRCODE = 'object_in_use',
             DETAIL = 'Referenced by: ' || array_to_string(refs, '; ') || '.',
             HINT = 'Reassign or drop those first, or use force => true to remove the references too (the transaction must still leave a valid topology).';
@@ -355,7 +374,7 @@ BEGIN
     PERFORM shardroute._lock_catalog();
     SELECT * INTO c FROM shardroute.shard_cluster sc WHERE sc.name = assign_shards.cluster;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'cluster "%" does not exist', assign_shards.cluster USING ERRCODE = 'undefined_object';
+        RAISE EXCEPTION 'cluster "%" does not exist', shardroute._shown(assign_shards.cluster) USING ERRCODE = 'undefined_object';
     END IF;
     IF f IS NULL OR l IS NULL OR f < 0 OR l < f OR l >= c.shard_count THEN
         RAISE EXCEPTION 'invalid shard range [%, %] for cluster "%"', f, l, c.name
@@ -398,7 +417,7 @@ BEGIN
     DELETE FROM shardroute.shard_range r WHERE r.cluster = drop_cluster.name;
     DELETE FROM shardroute.shard_cluster c WHERE c.name = drop_cluster.name;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'cluster "%" does not exist', drop_cluster.name USING ERRCODE = 'undefined_object';
+        RAISE EXCEPTION 'cluster "%" does not exist', shardroute._shown(drop_cluster.name) USING ERRCODE = 'undefined_object';
     END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.drop_cluster(text) IS 'Removes a cluster and its shard ranges.';
@@ -419,10 +438,10 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM shardroute._lock_catalog();
     IF NOT EXISTS (SELECT 1 FROM shardroute.read_group g WHERE g.name = set_read_weight.read_group) THEN
-        RAISE EXCEPTION 'read group "%" does not exist', set_read_weight.read_group USING ERRCODE = 'undefined_object';
+        RAISE EXCEPTION 'read group "%" does not exist', shardroute._shown(set_read_weight.read_group) USING ERRCODE = 'undefined_object';
     END IF;
     IF weight IS NULL OR weight < 0 OR weight = 'NaN' OR weight = 'Infinity' THEN
-        RAISE EXCEPTION 'invalid weight % for "%" in read group "%"', weight, node, read_group
+        RAISE EXCEPTION 'invalid weight % for "%" in read group "%"', weight, shardroute._shown(node), read_group
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Weights are finite numbers >= 0; 0 removes the member.';
     END IF;
     IF weight = 0 THEN
@@ -443,7 +462,7 @@ BEGIN
     DELETE FROM shardroute.read_member m WHERE m.read_group = drop_read_group.name;
     DELETE FROM shardroute.read_group g WHERE g.name = drop_read_group.name;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'read group "%" does not exist', drop_read_group.name USING ERRCODE = 'undefined_object';
+        RAISE EXCEPTION 'read group "%" does not exist', shardroute._shown(drop_read_group.name) USING ERRCODE = 'undefined_object';
     END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.drop_read_group(text) IS 'Removes a read group and its READ list.';
@@ -476,7 +495,7 @@ COMMENT ON FUNCTION @extschema@.export_django_settings() IS
 'The catalog as CommCare Django settings: the inverse of import_django_settings().';
 
 REVOKE EXECUTE ON FUNCTION
-    @extschema@._check_row(), @extschema@._check_catalog(), @extschema@._catalog_changed(),
+    @extschema@._check_row(), @extschema@._check_catalog(), @extschema@._catalog_changed(), @extschema@._refuse_truncate(),
     @extschema@._lock_catalog(), @extschema@._apply_snapshot(jsonb),
     @extschema@._django_plan(jsonb, bool),
     @extschema@.add_node(text, text, int, text, text, text, text),
@@ -624,6 +643,10 @@ DECLARE
     factor int := 1;
     kinds jsonb := '{}';
 BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'Pass the table to check, e.g. citus_check_table(''app_model''::regclass).';
+    END IF;
     IF citus THEN
         EXECUTE 'SELECT count(*)::int FROM pg_dist_node WHERE isactive AND noderole = ''primary'' AND groupid <> 0'
             INTO workers;
@@ -681,7 +704,8 @@ DECLARE
     citus bool := EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus');
     present bool;
 BEGIN
-    IF NOT citus AND NOT coalesce(dry_run, false) THEN
+    dry_run := coalesce(dry_run, false);  -- NULL is the default
+    IF NOT citus AND NOT dry_run THEN
         RAISE EXCEPTION 'Citus is not installed in this database' USING ERRCODE = 'undefined_object',
             HINT = 'CREATE EXTENSION citus; on the coordinator and every worker (or pass dry_run => true to see the commands).';
     END IF;

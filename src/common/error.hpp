@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace shardroute {
 
@@ -20,6 +21,8 @@ inline constexpr const char *integrity_constraint_violation = "23000";
 inline constexpr const char *check_violation = "23514";
 inline constexpr const char *invalid_object_definition = "42P17";
 inline constexpr const char *feature_not_supported = "0A000";
+inline constexpr const char *insufficient_privilege = "42501";
+inline constexpr const char *name_too_long = "42622";
 inline constexpr const char *internal_error = "XX000";
 } // namespace sqlstate
 
@@ -38,5 +41,18 @@ class Error : public std::runtime_error {
     std::string detail_;
     std::string hint_;
 };
+
+// A user-supplied name as messages show it: in double quotes, cut after
+// shown_name_bytes bytes (on a UTF-8 boundary) so that an absurd argument is
+// not echoed whole into errors and the server log.
+inline constexpr size_t shown_name_bytes = 200;
+inline std::string quoted_name(std::string_view name) {
+    if (name.size() <= shown_name_bytes)
+        return "\"" + std::string(name) + "\"";
+    size_t cut = shown_name_bytes;
+    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80)
+        --cut; // do not split a UTF-8 character
+    return "\"" + std::string(name.substr(0, cut)) + "...\" (" + std::to_string(name.size()) + " bytes)";
+}
 
 } // namespace shardroute

@@ -34,7 +34,7 @@ std::string known_algorithms() {
 Algorithm parse_algorithm(std::string_view name) {
     if (auto a = find_algorithm(name))
         return *a;
-    throw Error(sqlstate::invalid_parameter_value, fmt::format("unknown hash algorithm \"{}\"", name),
+    throw Error(sqlstate::invalid_parameter_value, "unknown hash algorithm " + quoted_name(name),
                 fmt::format("Known algorithms: {}.", known_algorithms()),
                 "Use 'siphash24' for the CommCare shard hash (pghashlib compatible).");
 }

@@ -25,6 +25,7 @@ extern "C" {
 }
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
@@ -56,7 +57,8 @@ char *fetch_latest(const char *query) {
 }
 
 std::string snapshot_text() {
-    char *text = fetch_latest("SELECT shardroute._snapshot()::text");
+    // every name schema-qualified: this runs under the caller's search_path
+    char *text = fetch_latest("SELECT shardroute._snapshot()::pg_catalog.text");
     if (!text)
         throw Error(sqlstate::internal_error, "shardroute catalog snapshot is NULL");
     return text;
@@ -84,6 +86,11 @@ topology::Topology load_topology() {
 }
 
 const CatalogCache &catalog() {
+    // Another session may have committed a change since this transaction last
+    // took a lock (the usual moment invalidations are read): a READ COMMITTED
+    // statement must see it. Cheap when nothing is pending; runs before any
+    // C++ object of this frame exists, as it may ereport.
+    AcceptInvalidationMessages();
     if (cache && cache_valid && (cache->only_lxid == InvalidLocalTransactionId || cache->only_lxid == MyProc->lxid))
         return *cache;
     cache_valid = true; // an invalidation arriving during the load clears it again
@@ -143,7 +150,10 @@ char **row_values(HeapTuple tuple, TupleDesc desc) {
                 continue;
             if (att->atttypid == INTERVALOID) {
                 Interval *iv = DatumGetIntervalP(d);
-                int64 us = iv->time + (static_cast<int64>(iv->month) * DAYS_PER_MONTH + iv->day) * USECS_PER_DAY;
+                int64 days = static_cast<int64>(iv->month) * DAYS_PER_MONTH + iv->day, us;
+                // an interval too long for int64 microseconds saturates; the row rules refuse it
+                if (__builtin_mul_overflow(days, USECS_PER_DAY, &us) || __builtin_add_overflow(us, iv->time, &us))
+                    us = (days < 0 || (days == 0 && iv->time < 0)) ? PG_INT64_MIN : PG_INT64_MAX;
                 values[i] = psprintf(INT64_FORMAT, us);
             } else {
                 values[i] = SPI_getvalue(tuple, desc, i + 1);
@@ -219,7 +229,9 @@ std::vector<topology::Problem> check_row(const std::string &table, const Row &r,
     if (table == "read_group")
         return check_read_group(ReadGroup{need(r, "name"), need(r, "write_node"), need(r, "setting")});
     if (table == "read_member")
-        return check_member(ReadMember{need(r, "read_group"), need(r, "node"), std::stod(need(r, "weight"))});
+        // strtod, not stod: a subnormal weight (1e-320) is a valid tiny number, not an error
+        return check_member(
+            ReadMember{need(r, "read_group"), need(r, "node"), std::strtod(need(r, "weight").c_str(), nullptr)});
     return {};
 }
 
@@ -262,7 +274,10 @@ SHARDROUTE_FUNCTION(shardroute_check_catalog) {
         if (OidIsValid(node_table))
             LockRelationOid(node_table, ShareRowExclusiveLock);
     });
-    auto problems = topology::validate(pg::load_topology());
+    // make the statement that fired this trigger visible to the snapshot below:
+    // at an autocommit COMMIT, or under SET CONSTRAINTS ... IMMEDIATE, it is not yet
+    pg_call([]() { CommandCounterIncrement(); });
+    auto problems = topology::blocking(topology::validate(pg::load_topology()));
     if (!problems.empty())
         topology::raise_problems(problems, "invalid shardroute topology: ");
     checked_lxid = MyProc->lxid;

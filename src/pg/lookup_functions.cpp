@@ -29,7 +29,7 @@ namespace {
     std::string known;
     for (const auto &cl : c.routes.clusters)
         known += (known.empty() ? "" : ", ") + cl.name;
-    throw Error(sqlstate::undefined_object, fmt::format("cluster \"{}\" does not exist", name),
+    throw Error(sqlstate::undefined_object, "cluster " + quoted_name(name) + " does not exist",
                 known.empty() ? "The catalog has no clusters." : "Known clusters: " + known + ".",
                 "Create it with shardroute.create_cluster() or shardroute.import_django_settings().");
 }
@@ -161,7 +161,7 @@ SHARDROUTE_FUNCTION(shardroute_conninfo) {
     std::string_view name(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg));
     int32_t node = c.routes.find_node(name);
     if (node == routing::unassigned)
-        throw Error(sqlstate::undefined_object, fmt::format("node \"{}\" does not exist", name));
+        throw Error(sqlstate::undefined_object, "node " + quoted_name(name) + " does not exist");
     const std::string &ci = c.routes.conninfo[static_cast<size_t>(node)];
     if (ci.empty())
         throw Error(sqlstate::invalid_object_definition, fmt::format("node \"{}\" has invalid options", name), {},

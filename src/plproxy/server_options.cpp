@@ -44,12 +44,12 @@ bool is_partition_option(std::string_view key) {
 void check_settings(const Options &given) {
     for (const auto &[key, value] : given) {
         if (!is_setting(key))
-            throw Error(sqlstate::invalid_parameter_value, fmt::format("\"{}\" is not a PL/Proxy cluster option", key),
+            throw Error(sqlstate::invalid_parameter_value, quoted_name(key) + " is not a PL/Proxy cluster option",
                         "Valid options: " + known_settings() + ".",
                         "Partition options (p0000, ...) are generated from the shard ranges.");
         if (!all_digits(value))
             throw Error(sqlstate::invalid_parameter_value,
-                        fmt::format("PL/Proxy option \"{}\" must be a whole number, not \"{}\"", key, value));
+                        "PL/Proxy option " + quoted_name(key) + " must be a whole number, not " + quoted_name(value));
     }
 }
 
@@ -65,7 +65,7 @@ Options server_options(const topology::Topology &t, const std::string &cluster_n
                        const Options &given) {
     const topology::Cluster *cluster = t.find_cluster(cluster_name);
     if (!cluster)
-        throw Error(sqlstate::undefined_object, fmt::format("cluster \"{}\" does not exist", cluster_name));
+        throw Error(sqlstate::undefined_object, "cluster " + quoted_name(cluster_name) + " does not exist");
     check_settings(given);
 
     std::map<std::string, std::string> chosen = {{"connection_lifetime", "1800"}, {"disable_binary", "1"}};

@@ -45,7 +45,7 @@ constexpr std::string_view known_keywords[] = {"user",
                                                "target_session_attrs"};
 
 [[noreturn]] void malformed(std::string_view text, const std::string &why) {
-    throw Error(sqlstate::invalid_parameter_value, fmt::format("invalid connection options \"{}\"", text), why,
+    throw Error(sqlstate::invalid_parameter_value, "invalid connection options " + quoted_name(text), why,
                 "Write libpq keywords as keyword=value separated by spaces, e.g. 'user=commcarehq sslmode=require'.");
 }
 

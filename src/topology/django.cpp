@@ -833,7 +833,7 @@ ImportPlan plan_django_import(const std::string &settings_json, const Topology &
     Document doc = read_document(settings_json, current, parse_port);
     ImportPlan plan;
     plan.target = merge(doc, current, replace);
-    std::vector<Problem> problems = validate(plan.target);
+    std::vector<Problem> problems = blocking(validate(plan.target));
     if (!problems.empty())
         raise_setting_problems(problems, doc, plan.target);
     plan.actions = plan_actions(doc, current, plan.target, replace);

@@ -15,13 +15,14 @@ namespace shardroute::topology {
 namespace {
 
 constexpr int max_shard_count = 65536;
+constexpr int64_t max_lag_limit_us = 366LL * 24 * 3600 * 1000000;
 
 bool has_control(const std::string &s) {
     return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
 std::string q(const std::string &s) {
-    return "\"" + s + "\"";
+    return quoted_name(s);
 }
 
 struct Collector {
@@ -107,6 +108,9 @@ std::vector<Problem> check_node(const Node &n) {
             c.add("cycle", fmt::format("standby {} names itself as its primary", q(n.name)));
         if (n.max_lag_us && *n.max_lag_us < 0)
             c.add("invalid max_lag", fmt::format("max_lag of standby {} is negative", q(n.name)));
+        else if (n.max_lag_us && *n.max_lag_us > max_lag_limit_us)
+            c.add("invalid max_lag", fmt::format("max_lag of standby {} is more than 1 year", q(n.name)),
+                  "A standby that may be a year behind is not a read replica; drop it from READ lists instead.");
         if (n.max_lag_bytes && *n.max_lag_bytes < 0)
             c.add("invalid max_lag_bytes", fmt::format("max_lag_bytes of standby {} is negative", q(n.name)));
         if (n.application_name &&
@@ -230,8 +234,14 @@ std::vector<Problem> validate(const Topology &t) {
         for (const auto &r : t.ranges)
             if (r.cluster == cl.name)
                 mine.push_back(&r);
-        if (mine.empty())
+        if (mine.empty()) {
+            // reported, but a COMMIT may leave it so: a cluster is created, then filled
+            c.add("no shards assigned",
+                  fmt::format("cluster {} has no shard ranges: every lookup in it fails", q(cl.name)),
+                  "Assign its shards with shardroute.assign_shards(), or drop it with shardroute.drop_cluster().");
+            out.back().incomplete = true;
             continue;
+        }
         std::sort(mine.begin(), mine.end(), [](auto *a, auto *b) {
             return std::tie(a->first, a->last, a->node) < std::tie(b->first, b->last, b->node);
         });
@@ -329,6 +339,12 @@ std::vector<Problem> validate(const Topology &t) {
                   fmt::format("READ list of read group {} names unknown node {}", q(m.read_group), q(m.node)));
     }
     return out;
+}
+
+std::vector<Problem> blocking(std::vector<Problem> problems) {
+    problems.erase(std::remove_if(problems.begin(), problems.end(), [](const Problem &p) { return p.incomplete; }),
+                   problems.end());
+    return problems;
 }
 
 void raise_problems(const std::vector<Problem> &problems, const std::string &context) {

@@ -19,6 +19,9 @@ struct Problem {
     std::string rule;    // short rule name, e.g. "gap"
     std::string message; // "rule: what is wrong, naming the objects"
     std::string hint;
+    // a step on the way to a valid topology (a cluster not filled yet): listed
+    // by check_topology(), but a transaction may commit it
+    bool incomplete = false;
 
     // 'node "p1"', 'cluster "commcarehq"', 'read group "ucr"', ...
     std::string object() const;
@@ -34,6 +37,9 @@ std::vector<Problem> check_member(const ReadMember &member);
 // Every rule, row and cross-row: what check_topology() returns and what a
 // committing transaction must satisfy.
 std::vector<Problem> validate(const Topology &topology);
+
+// The problems a committing transaction must not leave: all but the incomplete ones.
+std::vector<Problem> blocking(std::vector<Problem> problems);
 
 // Throws Error 23514 whose message is the first problem and whose detail lists them all.
 [[noreturn]] void raise_problems(const std::vector<Problem> &problems, const std::string &context);

@@ -185,12 +185,16 @@ TEST(validate_cluster_rules) {
     CHECK_RULE(with([](Topology &t) { t.ranges[0].last = 2; }), ObjectKind::cluster, "commcarehq", "overlap");
     CHECK_RULE(with([](Topology &t) { t.ranges[1].last = 4; }), ObjectKind::cluster, "commcarehq",
                "range beyond shard count");
-    // a standby proxy of its own, and a cluster with no shards yet, are fine
+    // a standby proxy of its own is fine
     CHECK(with([](Topology &t) {
               t.nodes.push_back(node("proxy_standby"));
               t.clusters[0].standby_proxy_node = "proxy_standby";
           }).empty());
-    CHECK(with([](Topology &t) { t.ranges.clear(); }).empty());
+    // a cluster with no shards yet is reported, but does not block a COMMIT
+    auto empty = with([](Topology &t) { t.ranges.clear(); });
+    CHECK_RULE(empty, ObjectKind::cluster, "commcarehq", "no shards assigned");
+    CHECK(empty.size() == 1 && empty[0].incomplete);
+    CHECK(blocking(empty).empty());
 }
 
 TEST(validate_gap_names_the_neighbours) {
