@@ -1,6 +1,7 @@
 -- Citus, on a server without Citus (it is not packaged for Debian): the
 -- registration plan as a dry run, the error without Citus, and every table
--- check on the models of seeds/django-and-citus.md. Runs in its own database.
+-- check on Django models that broke on Citus (company, users and their
+-- many-to-many table). Runs in its own database.
 \set SHOW_CONTEXT never
 \set regress_db :DBNAME
 CREATE DATABASE shardroute_citus;
@@ -8,7 +9,7 @@ CREATE DATABASE shardroute_citus;
 \set SHOW_CONTEXT never
 CREATE EXTENSION shardroute;
 
--- seeds/citus-setup.md: the coordinator and two workers reached as citus_worker1/2:5432
+-- the Citus setup: the coordinator and two workers reached as citus_worker1/2:5432
 SELECT * FROM shardroute.import_django_settings($${"DATABASES": {
   "icds-ucr": {"HOST": "localhost", "PORT": "5600", "NAME": "commcare_ucr_citus", "ROLE": "citus_master"},
   "citus-ucr-worker1": {"HOST": "localhost", "PORT": "5601", "NAME": "commcare_ucr_citus", "ROLE": "citus_worker",

@@ -1,4 +1,4 @@
--- pghashlib-compatible hashing: every known value from DESIGN.md, so that a
+-- pghashlib-compatible hashing: every known value pghashlib returns, so that a
 -- change of one bit of the hash fails this test.
 CREATE EXTENSION shardroute;
 

@@ -1,4 +1,4 @@
-# Moving a shard database to a new host (seeds/moving-a-sharded-database.rst)
+# Moving a shard database to a new host, as the fleet's runbook does it
 # on real servers: pg1 holds the proxy and partitions p1, p2; pg2 becomes a
 # streaming standby of pg1, is checked, promoted, and move_node() points p2 at
 # it. Also read_cluster(): the standby cluster only while the standby is fresh.

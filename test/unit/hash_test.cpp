@@ -1,5 +1,5 @@
 // The SipHash-2-4 core against the published reference vectors and the values
-// pghashlib returns for the CommCare fleet (DESIGN.md, "Facts").
+// pghashlib returns for the CommCare fleet (the same values as sql/hash.sql).
 #include "check.hpp"
 
 #include "common/error.hpp"
