@@ -21,7 +21,7 @@ bool has_control(const std::string &s) {
 }
 
 std::string q(const std::string &s) {
-    return "\"" + s + "\"";
+    return "\"" + clip(s) + "\"";
 }
 
 struct Collector {
@@ -47,6 +47,15 @@ bool valid_name(const std::string &name) {
     return !name.empty() && name.size() <= 63 && !has_control(name);
 }
 
+std::string clip(const std::string &value) {
+    if (value.size() <= max_quoted_bytes)
+        return value;
+    size_t cut = max_quoted_bytes;
+    while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80)
+        --cut; // never split a UTF-8 sequence: the message must stay valid text
+    return fmt::format("{}... ({} bytes)", value.substr(0, cut), value.size());
+}
+
 std::string Problem::object() const {
     switch (kind) {
     case ObjectKind::node:
@@ -70,6 +79,11 @@ std::vector<Problem> check_node(const Node &n) {
     if (n.host.empty() || has_control(n.host))
         c.add("invalid host",
               fmt::format("host {} of node {} must be non-empty without control characters", q(n.host), q(n.name)));
+    if (n.plproxy_host && (n.plproxy_host->empty() || has_control(*n.plproxy_host)))
+        c.add("invalid plproxy_host",
+              fmt::format("plproxy_host {} of node {} must be non-empty without control characters", q(*n.plproxy_host),
+                          q(n.name)),
+              "plproxy_host is the host PL/Proxy connects to when it differs from host; NULL means host.");
     if (n.port < 1 || n.port > 65535)
         c.add("invalid port", fmt::format("port {} of node {} is not between 1 and 65535", n.port, q(n.name)));
     if (n.dbname && (n.dbname->empty() || n.dbname->size() > 63 || has_control(*n.dbname)))

@@ -42,4 +42,10 @@ std::vector<Problem> validate(const Topology &topology);
 // 63 bytes, no control characters.
 bool valid_name(const std::string &name);
 
+// A user-supplied value as error messages show it: whole when short, else its
+// first bytes (cut at a UTF-8 character boundary) and its size, so a huge name
+// never floods an error or the server log.
+inline constexpr size_t max_quoted_bytes = 200;
+std::string clip(const std::string &value);
+
 } // namespace shardroute::topology
