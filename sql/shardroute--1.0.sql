@@ -91,10 +91,11 @@ CREATE TABLE @extschema@.node (
     primary_node text,
     max_lag interval,
     max_lag_bytes int8,
-    application_name text
+    application_name text,
+    plproxy_host text
 );
 COMMENT ON TABLE @extschema@.node IS
-'Database endpoints, named by their Django alias. A standby has primary_node set; max_lag, max_lag_bytes and application_name apply to standbys only. Never holds a password.';
+'Database endpoints, named by their Django alias. A standby has primary_node set; max_lag, max_lag_bytes and application_name apply to standbys only. plproxy_host: the host PL/Proxy connects to when it differs from host (Django PLPROXY_HOST). Never holds a password.';
 
 CREATE TABLE @extschema@.read_group (
     name text PRIMARY KEY,
@@ -201,7 +202,7 @@ $$;
 CREATE FUNCTION @extschema@._shown(name text) RETURNS text
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE WHEN octet_length(name) <= 200 THEN name
-                ELSE left(name, 200) || '...' END
+                ELSE format('%s... (%s bytes)', left(name, 200), octet_length(name)) END
 $$;
 
 -- Serializes writers of the catalog (readers are never blocked), so that two
@@ -290,7 +291,7 @@ CREATE FUNCTION @extschema@.alter_node(name text, host text DEFAULT NULL, port i
                                        dbname text DEFAULT NULL, options text DEFAULT NULL,
                                        citus_role text DEFAULT NULL, citus_node_name text DEFAULT NULL,
                                        max_lag interval DEFAULT NULL, max_lag_bytes int8 DEFAULT NULL,
-                                       application_name text DEFAULT NULL) RETURNS void
+                                       application_name text DEFAULT NULL, plproxy_host text DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM shardroute._lock_catalog();
@@ -305,14 +306,16 @@ BEGIN
         max_lag = coalesce(alter_node.max_lag, n.max_lag),
         max_lag_bytes = coalesce(alter_node.max_lag_bytes, n.max_lag_bytes),
         application_name = CASE WHEN alter_node.application_name = '' THEN NULL
-                                ELSE coalesce(alter_node.application_name, n.application_name) END
+                                ELSE coalesce(alter_node.application_name, n.application_name) END,
+        plproxy_host = CASE WHEN alter_node.plproxy_host = '' THEN NULL
+                            ELSE coalesce(alter_node.plproxy_host, n.plproxy_host) END
     WHERE n.name = alter_node.name;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'node "%" does not exist', shardroute._shown(alter_node.name) USING ERRCODE = 'undefined_object';
     END IF;
 END $$;
-COMMENT ON FUNCTION @extschema@.alter_node(text, text, int, text, text, text, text, interval, int8, text) IS
-'Changes a node. NULL keeps a value; '''' clears an optional text value (dbname, options, citus_role, citus_node_name, application_name).';
+COMMENT ON FUNCTION @extschema@.alter_node(text, text, int, text, text, text, text, interval, int8, text, text) IS
+'Changes a node. NULL keeps a value; '''' clears an optional text value (dbname, options, citus_role, citus_node_name, application_name, plproxy_host). plproxy_host: the host PL/Proxy connects to when it differs from host.';
 
 CREATE FUNCTION @extschema@.drop_node(name text, force bool DEFAULT false) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -474,7 +477,7 @@ COMMENT ON FUNCTION @extschema@.check_topology() IS
 
 -- Django settings bridge (src/topology/django.cpp)
 CREATE FUNCTION @extschema@._django_plan(settings jsonb, replace bool) RETURNS jsonb
-    AS 'MODULE_PATHNAME', 'shardroute_django_plan' LANGUAGE C STABLE STRICT;
+    AS 'MODULE_PATHNAME', 'shardroute_django_plan' LANGUAGE C STABLE;
 
 CREATE FUNCTION @extschema@.import_django_settings(settings jsonb, replace bool DEFAULT false)
 RETURNS TABLE (kind text, name text, action text)
@@ -500,7 +503,7 @@ REVOKE EXECUTE ON FUNCTION
     @extschema@._django_plan(jsonb, bool),
     @extschema@.add_node(text, text, int, text, text, text, text),
     @extschema@.add_standby(text, text, text, int, text, interval, int8, text),
-    @extschema@.alter_node(text, text, int, text, text, text, text, interval, int8, text),
+    @extschema@.alter_node(text, text, int, text, text, text, text, interval, int8, text, text),
     @extschema@.drop_node(text, bool),
     @extschema@.create_cluster(text, int, text, text, text),
     @extschema@.assign_shards(text, text, int, int),
@@ -600,8 +603,9 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE c text;
 BEGIN
     PERFORM shardroute._lock_catalog();
+    -- the node is somewhere else now: an old plproxy_host would keep PL/Proxy on the old server
     PERFORM shardroute.alter_node(move_node.name, host => move_node.host, port => move_node.port,
-                                  dbname => move_node.dbname);
+                                  dbname => move_node.dbname, plproxy_host => '');
     -- every PL/Proxy server of a cluster that uses the node (as owner, or as an owner's standby)
     FOR c IN SELECT DISTINCT r.cluster FROM shardroute.shard_range r
               WHERE r.node = move_node.name
@@ -618,7 +622,7 @@ BEGIN
     END LOOP;
 END $$;
 COMMENT ON FUNCTION @extschema@.move_node(text, text, int, text) IS
-'The configuration half of moving a shard database to a new host: updates the node and re-syncs every PL/Proxy server (primary and standby clusters) that uses it, in one transaction.';
+'The configuration half of moving a shard database to a new host: updates the node (clearing its plproxy_host) and re-syncs every PL/Proxy server (primary and standby clusters) that uses it, in one transaction.';
 
 REVOKE EXECUTE ON FUNCTION @extschema@.plproxy_sync(text, text, bool, jsonb),
                            @extschema@.move_node(text, text, int, text) FROM PUBLIC;

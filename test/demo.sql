@@ -45,7 +45,7 @@ ORDER BY node;
 \echo
 \echo '--- 4. Every rule is enforced: a settings file with a gap is refused, naming the setting'
 \set ON_ERROR_STOP 0
-SELECT * FROM shardroute.import_django_settings($${"DATABASES": {
+SELECT * FROM shardroute.import_django_settings($${"DATABASES": {"proxy": {"HOST": "pg0", "PLPROXY": {"PROXY": true}},
   "p1": {"HOST": "pg1", "PLPROXY": {"SHARDS": [0, 500]}}, "p2": {"HOST": "pg2", "PLPROXY": {"SHARDS": [512, 1023]}}}}$$,
   replace => true);
 \set ON_ERROR_STOP 1

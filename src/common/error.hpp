@@ -42,17 +42,22 @@ class Error : public std::runtime_error {
     std::string hint_;
 };
 
-// A user-supplied name as messages show it: in double quotes, cut after
-// shown_name_bytes bytes (on a UTF-8 boundary) so that an absurd argument is
-// not echoed whole into errors and the server log.
-inline constexpr size_t shown_name_bytes = 200;
+// A user-supplied value as messages show it: whole when short, else its first
+// shown_bytes bytes (cut at a UTF-8 character boundary) and its size, so an
+// absurd argument never floods an error or the server log.
+inline constexpr size_t shown_bytes = 200;
+inline std::string clip(std::string_view value) {
+    if (value.size() <= shown_bytes)
+        return std::string(value);
+    size_t cut = shown_bytes;
+    while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80)
+        --cut; // never split a UTF-8 sequence: the message must stay valid text
+    return std::string(value.substr(0, cut)) + "... (" + std::to_string(value.size()) + " bytes)";
+}
+
+// A user-supplied name in double quotes, clipped.
 inline std::string quoted_name(std::string_view name) {
-    if (name.size() <= shown_name_bytes)
-        return "\"" + std::string(name) + "\"";
-    size_t cut = shown_name_bytes;
-    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80)
-        --cut; // do not split a UTF-8 character
-    return "\"" + std::string(name.substr(0, cut)) + "...\" (" + std::to_string(name.size()) + " bytes)";
+    return "\"" + clip(name) + "\"";
 }
 
 } // namespace shardroute

@@ -200,6 +200,7 @@ std::vector<topology::Problem> check_row(const std::string &table, const Row &r,
         n.options = maybe(r, "options");
         n.citus_role = maybe(r, "citus_role");
         n.citus_node_name = maybe(r, "citus_node_name");
+        n.plproxy_host = maybe(r, "plproxy_host");
         n.primary_node = maybe(r, "primary_node");
         n.max_lag_us = maybe_int(r, "max_lag");
         n.max_lag_bytes = maybe_int(r, "max_lag_bytes");

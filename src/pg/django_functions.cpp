@@ -33,10 +33,13 @@ int pg_port_parser(const std::string &text) {
 } // namespace
 
 // _django_plan(settings, replace) -> {"target": <snapshot>, "actions": [[kind, name, action], ...]}
+// Not STRICT: a NULL document must be refused like any other non-object ("not null"), never read as
+// an empty plan, which import_django_settings would apply as "delete everything".
 SHARDROUTE_FUNCTION(shardroute_django_plan) {
-    Jsonb *settings = PG_GETARG_JSONB_P(0);
-    bool replace = PG_GETARG_BOOL(1);
-    auto plan = topology::plan_django_import(jsonb_text(settings), pg::load_topology(), replace, pg_port_parser);
+    Jsonb *settings = PG_ARGISNULL(0) ? nullptr : PG_GETARG_JSONB_P(0);
+    bool replace = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+    auto plan = topology::plan_django_import(settings ? jsonb_text(settings) : std::string("null"), pg::load_topology(),
+                                             replace, pg_port_parser);
     nlohmann::json out = {{"target", nlohmann::json::parse(topology::topology_to_snapshot(plan.target))},
                           {"actions", nlohmann::json::array()}};
     for (const auto &a : plan.actions)

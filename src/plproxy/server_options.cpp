@@ -104,7 +104,7 @@ Options server_options(const topology::Topology &t, const std::string &cluster_n
         }
         if (!target)
             throw Error(sqlstate::undefined_object, fmt::format("node \"{}\" does not exist", node));
-        conninfo[node] = topology::conninfo(*target);
+        conninfo[node] = topology::plproxy_conninfo(*target);
     }
     if (!without_standby.empty()) {
         std::string list;

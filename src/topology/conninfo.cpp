@@ -153,8 +153,11 @@ std::string format_options(const Options &options) {
     return out;
 }
 
-std::string conninfo(const Node &node) {
-    std::string out = "host=" + quote_conninfo_value(node.host) + " port=" + std::to_string(node.port);
+namespace {
+
+// One writer for both conninfos: they differ in the host only.
+std::string conninfo_with_host(const Node &node, const std::string &host) {
+    std::string out = "host=" + quote_conninfo_value(host) + " port=" + std::to_string(node.port);
     if (node.dbname)
         out += " dbname=" + quote_conninfo_value(*node.dbname);
     if (node.options) {
@@ -163,6 +166,16 @@ std::string conninfo(const Node &node) {
             out += " " + extra;
     }
     return out;
+}
+
+} // namespace
+
+std::string conninfo(const Node &node) {
+    return conninfo_with_host(node, node.host);
+}
+
+std::string plproxy_conninfo(const Node &node) {
+    return conninfo_with_host(node, node.plproxy_host.value_or(node.host));
 }
 
 } // namespace shardroute::topology

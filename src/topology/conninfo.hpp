@@ -34,6 +34,10 @@ std::string quote_conninfo_value(std::string_view value);
 // "host=... port=... dbname=... <options>": everything libpq needs, no password.
 std::string conninfo(const Node &node);
 
+// The same, as PL/Proxy on this server must use it: host is the node's
+// plproxy_host when set (Django PLPROXY_HOST, e.g. inside a container network).
+std::string plproxy_conninfo(const Node &node);
+
 // Writes options back as text, in order.
 std::string format_options(const Options &options);
 

@@ -29,15 +29,24 @@ constexpr double default_delay_seconds = 3;
 constexpr double max_delay_seconds = 1e9; // keeps microseconds exact through a float round trip
 
 constexpr std::initializer_list<const char *> top_level_keys = {
-    "DATABASES", "LOAD_BALANCED_APPS", "PL_PROXY_CLUSTER_NAME", "REPORTING_DATABASES", "USE_PARTITIONED_DATABASE"};
+    "DATABASES",           "LOAD_BALANCED_APPS",      "PARTITION_DATABASE_CONFIG", "PL_PROXY_CLUSTER_NAME",
+    "REPORTING_DATABASES", "USE_PARTITIONED_DATABASE"};
 // clang-format off
 constexpr std::initializer_list<const char *> entry_keys = {
     "HOST", "PORT", "NAME", "USER", "PASSWORD", "OPTIONS", "ROLE", "CITUS_NODE_NAME", "PLPROXY", "STANDBY",
+    // CommCare's legacy spelling of STANDBY's ACCEPTABLE_REPLICATION_DELAY
+    "HQ_ACCEPTABLE_STANDBY_DELAY",
     // Django's own, with no catalog meaning: accepted and ignored
     "ENGINE", "TEST", "DISABLE_SERVER_SIDE_CURSORS", "CONN_MAX_AGE", "CONN_HEALTH_CHECKS", "ATOMIC_REQUESTS",
     "AUTOCOMMIT", "TIME_ZONE"};
 // clang-format on
-constexpr std::initializer_list<const char *> plproxy_keys = {"PROXY", "PROXY_FOR_STANDBYS", "SHARDS"};
+constexpr std::initializer_list<const char *> plproxy_keys = {"PLPROXY_HOST", "PROXY", "PROXY_FOR_STANDBYS", "SHARDS"};
+// CommCare's older PL/Proxy layout: {"shards": {alias: [first, last]}, "groups": {"proxy": [alias], ...}}, or
+// {"shards": ..., "proxy": alias}; host_map maps a HOST to the host PL/Proxy uses, as PLPROXY_HOST does.
+constexpr const char *partition_database_config = "PARTITION_DATABASE_CONFIG";
+constexpr std::initializer_list<const char *> partition_config_keys = {"groups", "host_map", "proxy", "shards"};
+// Django's DEFAULT_DB_ALIAS: CommCare's router reads a bare LOAD_BALANCED_APPS list with it as the WRITE database.
+constexpr const char *django_default_alias = "default";
 constexpr std::initializer_list<const char *> standby_keys = {"ACCEPTABLE_REPLICATION_DELAY", "APPLICATION_NAME",
                                                               "MASTER", "MAX_LAG_BYTES"};
 constexpr std::initializer_list<const char *> read_group_keys = {"READ", "WRITE"};
@@ -45,9 +54,10 @@ constexpr std::initializer_list<const char *> read_group_keys = {"READ", "WRITE"
 // ---------------------------------------------------------------- reading JSON
 
 // Settings paths are written as Python subscripts, the way users find them in localsettings.py.
+// Keys are user data: a huge one is shortened (clip) so it cannot flood an error or the log.
 std::string sub(const std::string &path, const std::string &key) {
     std::string out = path + "['";
-    for (char c : key) {
+    for (char c : clip(key)) {
         if (c == '\'' || c == '\\')
             out += '\\';
         out += c;
@@ -171,7 +181,7 @@ json parse_json(const std::string &text) {
     try {
         return json::parse(text);
     } catch (const json::exception &e) {
-        throw Error(sqlstate::invalid_parameter_value, "settings are not valid JSON", e.what());
+        throw Error(sqlstate::invalid_parameter_value, "settings are not valid JSON", clip(e.what()));
     }
 }
 
@@ -182,7 +192,16 @@ struct Entry {
     Node node;
     bool proxy = false;
     bool standby_proxy = false;
+    bool has_plproxy = false;                // a PLPROXY key, even empty: refused on standbys
+    std::optional<std::string> plproxy_host; // this entry's PLPROXY_HOST, before the host map applies it
     std::optional<std::pair<int, int>> shards;
+};
+
+// CommCare keeps one host map (HOST -> the host PL/Proxy uses), filled from every PLPROXY_HOST
+// and the legacy host_map: a mapping applies to every database on that HOST.
+struct HostMapping {
+    std::string plproxy_host;
+    std::string setting; // where the document says so, for conflicts
 };
 
 // What the document says, before it meets the catalog.
@@ -194,12 +213,23 @@ struct Document {
     std::vector<ReadGroup> groups;
     std::vector<ReadMember> members;
     std::vector<ImportAction> setting_actions;
+    std::map<std::string, HostMapping> host_map;
+    bool legacy_partition_config = false; // the cluster came from PARTITION_DATABASE_CONFIG
 
     const Entry *find_entry(const std::string &alias) const {
         for (const auto &e : entries)
             if (e.node.name == alias)
                 return &e;
         return nullptr;
+    }
+    Entry *find_entry(const std::string &alias) {
+        return const_cast<Entry *>(static_cast<const Document *>(this)->find_entry(alias));
+    }
+    // Where the document gives `alias` its shard range, in whichever layout it uses.
+    std::string shards_setting(const std::string &alias) const {
+        if (legacy_partition_config)
+            return sub(sub(partition_database_config, "shards"), alias);
+        return sub(sub(sub("DATABASES", alias), "PLPROXY"), "SHARDS");
     }
     const ReadGroup *find_group(const std::string &name) const {
         for (const auto &g : groups)
@@ -265,28 +295,60 @@ int entry_port(const json &entry, const std::string &path, const PortParser &par
     try {
         return parse_port(text);
     } catch (const Error &e) {
-        throw Error(e.code(), ppath + ": " + e.what(), e.detail(), e.hint());
+        throw Error(e.code(), ppath + ": " + clip(e.what()), e.detail(), e.hint());
     }
+}
+
+// [first, last], inclusive. A reversed pair is the range rule's error, said before any count is derived from it.
+std::pair<int, int> read_shards(const json &s, const std::string &spath) {
+    if (!s.is_array() || s.size() != 2)
+        malformed(spath, fmt::format("must be [first, last], two integers, not {}",
+                                     s.is_array() ? fmt::format("{} items", s.size()) : type_name(s)));
+    // shard_count = last + 1 must fit an int4
+    int first = static_cast<int>(integer_at(s[0], spath + "[0]", 0, INT_MAX - 1));
+    int last = static_cast<int>(integer_at(s[1], spath + "[1]", 0, INT_MAX - 1));
+    if (first > last)
+        throw Error(sqlstate::check_violation,
+                    fmt::format("{}: invalid range: shards [{}, {}]: need 0 <= first <= last", spath, first, last), {},
+                    "SHARDS is [first, last], both inclusive: [0, 511] holds shards 0 to 511.");
+    return {first, last};
+}
+
+// A host PL/Proxy must use instead of `host`; two different ones for one HOST contradict each other.
+void map_host(Document &doc, const std::string &host, const std::string &plproxy_host, const std::string &setting) {
+    auto [it, added] = doc.host_map.try_emplace(host, HostMapping{plproxy_host, setting});
+    if (!added && it->second.plproxy_host != plproxy_host)
+        throw Error(sqlstate::invalid_parameter_value,
+                    fmt::format("{} maps host \"{}\" to \"{}\", but {} maps it to \"{}\"", setting, clip(host),
+                                clip(plproxy_host), it->second.setting, clip(it->second.plproxy_host)),
+                    {},
+                    "PL/Proxy reaches every database on one HOST through the same host: give them one PLPROXY_HOST.");
 }
 
 // PLPROXY only marks the entry; the cluster is assembled once every entry is read.
 void read_plproxy(const json &j, const std::string &path, Entry &e) {
     check_keys(object_at(j, path), path, plproxy_keys, "PLPROXY setting");
+    e.has_plproxy = true;
     if (j.contains("PROXY"))
         e.proxy = bool_at(j["PROXY"], sub(path, "PROXY"));
     if (j.contains("PROXY_FOR_STANDBYS"))
         e.standby_proxy = bool_at(j["PROXY_FOR_STANDBYS"], sub(path, "PROXY_FOR_STANDBYS"));
-    if (j.contains("SHARDS")) {
-        std::string spath = sub(path, "SHARDS");
-        const json &s = j["SHARDS"];
-        if (!s.is_array() || s.size() != 2)
-            malformed(spath, fmt::format("must be [first, last], two integers, not {}",
-                                         s.is_array() ? fmt::format("{} items", s.size()) : type_name(s)));
-        // shard_count = last + 1 must fit an int4
-        int first = static_cast<int>(integer_at(s[0], spath + "[0]", 0, INT_MAX - 1));
-        int last = static_cast<int>(integer_at(s[1], spath + "[1]", 0, INT_MAX - 1));
-        e.shards = std::make_pair(first, last);
+    if (j.contains("SHARDS"))
+        e.shards = read_shards(j["SHARDS"], sub(path, "SHARDS"));
+    if (j.contains("PLPROXY_HOST")) {
+        std::string hpath = sub(path, "PLPROXY_HOST");
+        e.plproxy_host = string_at(j["PLPROXY_HOST"], hpath);
+        if (e.plproxy_host->empty())
+            malformed(hpath, "is empty", "PLPROXY_HOST is the host PL/Proxy connects to instead of HOST.");
     }
+}
+
+// A replication delay in seconds (fractions allowed), as microseconds.
+int64_t delay_at(const json &j, const std::string &path) {
+    double seconds = number_at(j, path);
+    if (!(std::fabs(seconds) <= max_delay_seconds))
+        malformed(path, fmt::format("must be a number of seconds up to {:.0f}", max_delay_seconds));
+    return std::llround(seconds * 1e6);
 }
 
 // CommCare's STANDBY group, plus shardroute's MAX_LAG_BYTES and APPLICATION_NAME, which CommCare ignores.
@@ -295,14 +357,9 @@ void read_standby(const json &j, const std::string &path, Node &n) {
     if (!j.contains("MASTER"))
         malformed(path, "has no MASTER", "MASTER is the alias of the database this standby replicates.");
     n.primary_node = string_at(j["MASTER"], sub(path, "MASTER"));
-    double seconds = default_delay_seconds;
-    if (j.contains("ACCEPTABLE_REPLICATION_DELAY")) {
-        std::string dpath = sub(path, "ACCEPTABLE_REPLICATION_DELAY");
-        seconds = number_at(j["ACCEPTABLE_REPLICATION_DELAY"], dpath);
-        if (!(std::fabs(seconds) <= max_delay_seconds))
-            malformed(dpath, fmt::format("must be a number of seconds up to {:.0f}", max_delay_seconds));
-    }
-    n.max_lag_us = std::llround(seconds * 1e6);
+    n.max_lag_us = std::llround(default_delay_seconds * 1e6);
+    if (j.contains("ACCEPTABLE_REPLICATION_DELAY"))
+        n.max_lag_us = delay_at(j["ACCEPTABLE_REPLICATION_DELAY"], sub(path, "ACCEPTABLE_REPLICATION_DELAY"));
     if (j.contains("MAX_LAG_BYTES"))
         n.max_lag_bytes = integer_at(j["MAX_LAG_BYTES"], sub(path, "MAX_LAG_BYTES"), INT64_MIN, INT64_MAX);
     if (j.contains("APPLICATION_NAME"))
@@ -339,18 +396,63 @@ Entry read_entry(const std::string &alias, const json &j, const PortParser &pars
         else if (role == "citus_worker")
             n.citus_role = "worker";
         else
-            malformed(sub(path, "ROLE"), fmt::format("is \"{}\", neither 'citus_master' nor 'citus_worker'", role));
+            malformed(sub(path, "ROLE"),
+                      fmt::format("is \"{}\", neither 'citus_master' nor 'citus_worker'", clip(role)));
     }
     if (j.contains("CITUS_NODE_NAME"))
         n.citus_node_name = string_at(j["CITUS_NODE_NAME"], sub(path, "CITUS_NODE_NAME"));
     if (j.contains("PLPROXY"))
         read_plproxy(j["PLPROXY"], sub(path, "PLPROXY"), e);
-    if (j.contains("STANDBY"))
+    if (j.contains("STANDBY")) {
         read_standby(j["STANDBY"], sub(path, "STANDBY"), n);
+        // CommCare's config check refuses it too (test_get_standby_plproxy_config_misconfigured)
+        if (e.has_plproxy)
+            throw Error(sqlstate::check_violation,
+                        sub(path, "PLPROXY") + ": standby databases should not have PLPROXY configuration", {},
+                        "The standby cluster is built from each shard database's standby (STANDBY MASTER) and the "
+                        "PROXY_FOR_STANDBYS database: remove PLPROXY from the standby.");
+    }
+    if (j.contains("HQ_ACCEPTABLE_STANDBY_DELAY")) {
+        // CommCare reads STANDBY's ACCEPTABLE_REPLICATION_DELAY first, then this legacy key
+        std::string dpath = sub(path, "HQ_ACCEPTABLE_STANDBY_DELAY");
+        int64_t delay = delay_at(j["HQ_ACCEPTABLE_STANDBY_DELAY"], dpath);
+        if (!n.is_standby()) {
+            doc.setting_actions.push_back(
+                {"setting", dpath,
+                 "ignored: not a standby (add STANDBY {'MASTER': ...} to route reads to it by replication delay)"});
+        } else if (j["STANDBY"].contains("ACCEPTABLE_REPLICATION_DELAY")) {
+            doc.setting_actions.push_back(
+                {"setting", dpath, "ignored: STANDBY's ACCEPTABLE_REPLICATION_DELAY takes precedence"});
+        } else {
+            n.max_lag_us = delay;
+            doc.setting_actions.push_back(
+                {"setting", dpath, "legacy: exported as " + sub(sub(path, "STANDBY"), "ACCEPTABLE_REPLICATION_DELAY")});
+        }
+    }
+    if (e.plproxy_host)
+        map_host(doc, n.host, *e.plproxy_host, sub(sub(path, "PLPROXY"), "PLPROXY_HOST"));
     return e;
 }
 
-// {"WRITE": alias, "READ": [[alias, weight], ...]}, or (REPORTING_DATABASES only) a bare alias.
+// A READ list, [[alias, weight], ...]; empty is allowed (reads then go to the WRITE database).
+void read_list(const std::string &name, const json &read, const std::string &rpath, Document &doc) {
+    expect(read, read.is_array(), rpath, "an array of [alias, weight] pairs");
+    std::set<std::string> seen;
+    for (size_t i = 0; i < read.size(); ++i) {
+        std::string ipath = fmt::format("{}[{}]", rpath, i);
+        const json &pair = read[i];
+        if (!pair.is_array() || pair.size() != 2)
+            malformed(ipath, fmt::format("must be an [alias, weight] pair, not {}",
+                                         pair.is_array() ? fmt::format("{} items", pair.size()) : type_name(pair)));
+        ReadMember m{name, string_at(pair[0], ipath + "[0]"), number_at(pair[1], ipath + "[1]")};
+        if (!seen.insert(m.node).second)
+            malformed(rpath, fmt::format("lists \"{}\" more than once", clip(m.node)));
+        doc.members.push_back(std::move(m));
+    }
+}
+
+// {"WRITE": alias, "READ": [[alias, weight], ...]}; in REPORTING_DATABASES also a bare alias, in
+// LOAD_BALANCED_APPS also a bare READ list.
 void read_group(const std::string &setting, const std::string &name, const json &j, Document &doc) {
     std::string path = sub(setting, name);
     if (doc.find_group(name))
@@ -362,28 +464,91 @@ void read_group(const std::string &setting, const std::string &name, const json 
         doc.groups.push_back(g);
         return;
     }
+    if (setting == load_balanced_apps && j.is_array()) {
+        // the bare list CommCare's router reads: reads among the list, everything else on 'default'
+        g.write_node = django_default_alias;
+        read_list(name, j, path, doc);
+        doc.groups.push_back(g);
+        doc.setting_actions.push_back(
+            {"setting", path,
+             fmt::format("legacy: WRITE is '{}'; exported as {{'WRITE': '{}', 'READ': [...]}}", django_default_alias,
+                         django_default_alias)});
+        return;
+    }
     expect(j, j.is_object(), path,
-           setting == reporting_databases ? "a database alias or an object with WRITE and READ" : "an object");
+           setting == reporting_databases ? "a database alias or an object with WRITE and READ"
+                                          : "an object with WRITE and READ, or a list of [alias, weight] pairs");
     check_keys(j, path, read_group_keys, "read group setting");
     if (!j.contains("WRITE") || !j.contains("READ"))
         malformed(path, "must have both WRITE and READ");
     g.write_node = string_at(j["WRITE"], sub(path, "WRITE"));
-    std::string rpath = sub(path, "READ");
-    const json &read = j["READ"];
-    expect(read, read.is_array(), rpath, "an array of [alias, weight] pairs");
-    std::set<std::string> seen;
-    for (size_t i = 0; i < read.size(); ++i) {
-        std::string ipath = fmt::format("{}[{}]", rpath, i);
-        const json &pair = read[i];
-        if (!pair.is_array() || pair.size() != 2)
-            malformed(ipath, fmt::format("must be an [alias, weight] pair, not {}",
-                                         pair.is_array() ? fmt::format("{} items", pair.size()) : type_name(pair)));
-        ReadMember m{name, string_at(pair[0], ipath + "[0]"), number_at(pair[1], ipath + "[1]")};
-        if (!seen.insert(m.node).second)
-            malformed(rpath, fmt::format("lists \"{}\" more than once", m.node));
-        doc.members.push_back(std::move(m));
-    }
+    read_list(name, j["READ"], sub(path, "READ"), doc);
     doc.groups.push_back(g);
+}
+
+// Aliases a legacy setting names must be DATABASES entries (CommCare: "... not in found in DATABASES").
+Entry &legacy_entry(Document &doc, const std::string &alias, const std::string &path) {
+    Entry *e = doc.find_entry(alias);
+    if (!e)
+        malformed(path, fmt::format("names \"{}\", which is not in DATABASES", clip(alias)));
+    return *e;
+}
+
+// PARTITION_DATABASE_CONFIG, CommCare's older layout, marks the same entries PLPROXY would; export writes PLPROXY.
+void read_partition_config(const json &j, Document &doc) {
+    const std::string path = partition_database_config;
+    check_keys(object_at(j, path), path, partition_config_keys, "PARTITION_DATABASE_CONFIG setting");
+    for (const auto &e : doc.entries)
+        if (e.has_plproxy)
+            malformed(path,
+                      "and " + sub(sub("DATABASES", e.node.name), "PLPROXY") + " both describe the PL/Proxy cluster",
+                      "Keep one of them: export_django_settings() writes the PLPROXY form.");
+    doc.legacy_partition_config = true;
+    std::optional<std::string> proxy;
+    if (j.contains("groups")) {
+        std::string gpath = sub(path, "groups");
+        for (const auto &group : object_at(j["groups"], gpath).items()) {
+            std::string ipath = sub(gpath, group.key());
+            expect(group.value(), group.value().is_array(), ipath, "an array of database aliases");
+            for (size_t i = 0; i < group.value().size(); ++i)
+                legacy_entry(doc, string_at(group.value()[i], fmt::format("{}[{}]", ipath, i)),
+                             fmt::format("{}[{}]", ipath, i));
+            if (group.key() == "proxy") {
+                if (group.value().size() != 1)
+                    malformed(ipath, fmt::format("must name exactly one database, not {}", group.value().size()));
+                proxy = group.value()[0].get<std::string>();
+            }
+        }
+    }
+    if (j.contains("proxy")) {
+        std::string ppath = sub(path, "proxy");
+        std::string alias = string_at(j["proxy"], ppath);
+        if (proxy && *proxy != alias)
+            malformed(ppath, fmt::format("is \"{}\", but {} is \"{}\"", clip(alias), sub(sub(path, "groups"), "proxy"),
+                                         clip(*proxy)));
+        legacy_entry(doc, alias, ppath);
+        proxy = alias;
+    }
+    if (proxy)
+        doc.find_entry(*proxy)->proxy = true;
+    if (j.contains("shards")) {
+        std::string spath = sub(path, "shards");
+        for (const auto &item : object_at(j["shards"], spath).items()) {
+            std::string ipath = sub(spath, item.key());
+            legacy_entry(doc, item.key(), ipath).shards = read_shards(item.value(), ipath);
+        }
+    }
+    if (j.contains("host_map")) {
+        std::string hpath = sub(path, "host_map");
+        for (const auto &item : object_at(j["host_map"], hpath).items()) {
+            std::string ipath = sub(hpath, item.key());
+            std::string to = string_at(item.value(), ipath);
+            if (to.empty())
+                malformed(ipath, "is empty", "host_map maps a HOST to the host PL/Proxy connects to instead.");
+            map_host(doc, item.key(), to, ipath);
+        }
+    }
+    doc.setting_actions.push_back({"setting", path, "legacy: exported as DATABASES[...]['PLPROXY']"});
 }
 
 // The PL/Proxy cluster the entries describe, with CommCare's one-proxy rule.
@@ -412,7 +577,22 @@ void build_cluster(Document &doc, const Topology &current) {
             where += (where.empty() ? "" : ", ") + sub(sub(sub("DATABASES", alias), "PLPROXY"), flag);
         throw Error(sqlstate::check_violation,
                     fmt::format("There can only be one DB with {}=True (found {}: {})", flag, list->size(), where), {},
-                    fmt::format("Cluster \"{}\" has one proxy database.", doc.cluster_name));
+                    fmt::format("Cluster \"{}\" has one proxy database.", clip(doc.cluster_name)));
+    }
+    // CommCare's PartitionValidationError: the cluster is reached through its proxy, so one must exist
+    if (proxies.empty()) {
+        std::string where = doc.legacy_partition_config ? std::string(partition_database_config)
+                            : top
+                                ? doc.shards_setting(top->node.name)
+                                : sub(sub(sub("DATABASES", standby_proxies.front()), "PLPROXY"), "PROXY_FOR_STANDBYS");
+        throw Error(sqlstate::check_violation,
+                    fmt::format("{}: no PROXY database: PL/Proxy cluster \"{}\" needs one database with "
+                                "PLPROXY {{'PROXY': True}}",
+                                where, clip(doc.cluster_name)),
+                    {},
+                    doc.legacy_partition_config
+                        ? "Name it in PARTITION_DATABASE_CONFIG['proxy'] or ['groups']['proxy']."
+                        : "Mark the database holding the PL/Proxy functions with PLPROXY: {\"PROXY\": true}.");
     }
     Cluster cl;
     cl.name = doc.cluster_name;
@@ -427,7 +607,7 @@ void build_cluster(Document &doc, const Topology &current) {
     if (top) {
         int count = top->shards->second + 1;
         if (old && old->shard_count != count) {
-            std::string where = sub(sub(sub("DATABASES", top->node.name), "PLPROXY"), "SHARDS");
+            std::string where = doc.shards_setting(top->node.name);
             throw Error(sqlstate::check_violation,
                         fmt::format("{}: shard count of cluster \"{}\" cannot change ({} → {})", where, cl.name,
                                     old->shard_count, count),
@@ -452,7 +632,7 @@ Document read_document(const std::string &settings_json, const Topology &current
                     "Pass {\"DATABASES\": {...}, \"REPORTING_DATABASES\": {...}, ...} as in localsettings.py.");
     for (const auto &item : root.items())
         if (std::none_of(top_level_keys.begin(), top_level_keys.end(), [&](const char *k) { return item.key() == k; }))
-            throw Error(sqlstate::invalid_parameter_value, fmt::format("unknown setting \"{}\"", item.key()), {},
+            throw Error(sqlstate::invalid_parameter_value, fmt::format("unknown setting \"{}\"", clip(item.key())), {},
                         "Accepted settings: " + join(top_level_keys) + ".");
     Document doc;
     if (root.contains("USE_PARTITIONED_DATABASE"))
@@ -462,6 +642,14 @@ Document read_document(const std::string &settings_json, const Topology &current
     if (root.contains("DATABASES"))
         for (const auto &item : object_at(root["DATABASES"], "DATABASES").items())
             doc.entries.push_back(read_entry(item.key(), item.value(), parse_port, doc));
+    if (root.contains(partition_database_config))
+        read_partition_config(root[partition_database_config], doc);
+    // the host map applies to every database on a mapped HOST, standbys included
+    for (auto &e : doc.entries) {
+        auto it = doc.host_map.find(e.node.host);
+        if (it != doc.host_map.end())
+            e.node.plproxy_host = it->second.plproxy_host;
+    }
     for (const auto setting : {reporting_databases, load_balanced_apps}) {
         std::string key(setting);
         if (root.contains(key))
@@ -561,6 +749,7 @@ std::string setting_of(const Problem &p, const Document &doc, const Topology &ta
             {"unknown option", "['OPTIONS']"},
             {"invalid citus role", "['ROLE']"},
             {"invalid citus node name", "['CITUS_NODE_NAME']"},
+            {"invalid plproxy_host", "['PLPROXY']['PLPROXY_HOST']"},
             {"unknown node", "['STANDBY']['MASTER']"},
             {"cycle", "['STANDBY']['MASTER']"},
             {"standby of a standby", "['STANDBY']['MASTER']"},
@@ -575,14 +764,16 @@ std::string setting_of(const Problem &p, const Document &doc, const Topology &ta
         if (!doc.cluster || doc.cluster->name != p.name)
             break;
         const Cluster *cl = target.find_cluster(p.name);
+        if (doc.legacy_partition_config)
+            return partition_database_config;
         if (cl && cl->proxy_node && doc.find_entry(*cl->proxy_node))
             return sub(sub("DATABASES", *cl->proxy_node), "PLPROXY");
-        return fmt::format("PL_PROXY_CLUSTER_NAME '{}'", p.name);
+        return fmt::format("PL_PROXY_CLUSTER_NAME '{}'", clip(p.name));
     }
     case ObjectKind::shard_range:
         if (!doc.cluster || doc.cluster->name != p.name)
             break;
-        return sub(sub(sub("DATABASES", p.detail), "PLPROXY"), "SHARDS");
+        return doc.shards_setting(p.detail);
     case ObjectKind::read_group:
     case ObjectKind::read_member: {
         const ReadGroup *g = doc.find_group(p.name);
@@ -776,10 +967,44 @@ void export_cluster(const Topology &t, json &doc, json &dbs) {
                 "continuous range (shardroute.assign_shards).");
         p["SHARDS"] = json::array({r.first, r.last});
     }
-    if (!cl.proxy_node && !cl.standby_proxy_node && ranges_of(t, cl.name).empty())
-        not_expressible(fmt::format("cluster \"{}\" has no proxy node and no shards", cl.name),
-                        "Give it a proxy_node or assign shards, or drop it with shardroute.drop_cluster().");
+    // import refuses a cluster without PROXY (as CommCare does), so export cannot write one
+    if (!cl.proxy_node)
+        not_expressible(fmt::format("cluster \"{}\" has no proxy node", cl.name),
+                        "CommCare's PL/Proxy cluster needs a database with PLPROXY {'PROXY': True}: set "
+                        "shardroute.shard_cluster.proxy_node, or drop the cluster with shardroute.drop_cluster().");
     doc["PL_PROXY_CLUSTER_NAME"] = cl.name;
+}
+
+// PLPROXY_HOST maps a HOST for every database on it, so nodes sharing a host must agree, and a
+// standby's (it may not carry PLPROXY) needs a primary on the same host to carry it.
+void export_plproxy_hosts(const Topology &t, json &dbs) {
+    std::map<std::string, std::vector<const Node *>> by_host;
+    for (const auto &n : t.nodes)
+        by_host[n.host].push_back(&n);
+    for (const auto &[host, nodes] : by_host) {
+        const Node *mapped = nullptr, *carrier = nullptr;
+        for (const Node *n : nodes) {
+            if (n->plproxy_host && !mapped)
+                mapped = n;
+            if (!n->is_standby() && !carrier)
+                carrier = n;
+        }
+        if (!mapped)
+            continue;
+        for (const Node *n : nodes)
+            if (n->plproxy_host != mapped->plproxy_host)
+                not_expressible(fmt::format("nodes \"{}\" and \"{}\" share host \"{}\" but not plproxy_host",
+                                            mapped->name, n->name, host),
+                                "Django's PLPROXY_HOST maps a HOST for every database on it: give the nodes on one "
+                                "host the same plproxy_host (shardroute.alter_node).");
+        if (!carrier)
+            not_expressible(fmt::format("plproxy_host of standby \"{}\"", mapped->name),
+                            "A standby may not have PLPROXY settings: PLPROXY_HOST must sit on a primary with the "
+                            "same HOST.");
+        for (const Node *n : nodes)
+            if (!n->is_standby())
+                dbs[n->name]["PLPROXY"]["PLPROXY_HOST"] = *n->plproxy_host;
+    }
 }
 
 // REPORTING_DATABASES keeps CommCare's short form ('default': 'default') for groups without a READ list.
@@ -847,6 +1072,7 @@ std::string export_django_settings(const Topology &t) {
     for (const auto &n : t.nodes)
         dbs[n.name] = entry_of(n);
     export_cluster(t, doc, dbs);
+    export_plproxy_hosts(t, dbs);
     doc["DATABASES"] = dbs;
     export_read_groups(t, doc);
     try {

@@ -5,10 +5,10 @@
 namespace shardroute::topology {
 
 bool Node::operator==(const Node &o) const {
-    return std::tie(name, host, port, dbname, options, citus_role, citus_node_name, primary_node, max_lag_us,
-                    max_lag_bytes, application_name) == std::tie(o.name, o.host, o.port, o.dbname, o.options,
-                                                                 o.citus_role, o.citus_node_name, o.primary_node,
-                                                                 o.max_lag_us, o.max_lag_bytes, o.application_name);
+    return std::tie(name, host, port, dbname, options, citus_role, citus_node_name, plproxy_host, primary_node,
+                    max_lag_us, max_lag_bytes, application_name) ==
+           std::tie(o.name, o.host, o.port, o.dbname, o.options, o.citus_role, o.citus_node_name, o.plproxy_host,
+                    o.primary_node, o.max_lag_us, o.max_lag_bytes, o.application_name);
 }
 
 bool Cluster::operator==(const Cluster &o) const {

@@ -21,6 +21,7 @@ struct Node {
     std::optional<std::string> options;         // extra libpq keywords, never a password
     std::optional<std::string> citus_role;      // "coordinator" | "worker"
     std::optional<std::string> citus_node_name; // "host:port" the coordinator uses
+    std::optional<std::string> plproxy_host;    // the host PL/Proxy connects to, when not `host` (Django PLPROXY_HOST)
     // standby only
     std::optional<std::string> primary_node;
     std::optional<int64_t> max_lag_us;

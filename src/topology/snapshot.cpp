@@ -53,6 +53,7 @@ Topology topology_from_snapshot(const std::string &text) {
             n.options = opt_string(r, "options");
             n.citus_role = opt_string(r, "citus_role");
             n.citus_node_name = opt_string(r, "citus_node_name");
+            n.plproxy_host = opt_string(r, "plproxy_host");
             n.primary_node = opt_string(r, "primary_node");
             n.max_lag_us = opt_int(r, "max_lag_us");
             n.max_lag_bytes = opt_int(r, "max_lag_bytes");
@@ -95,6 +96,7 @@ std::string topology_to_snapshot(const Topology &t) {
                                {"options", opt(n.options)},
                                {"citus_role", opt(n.citus_role)},
                                {"citus_node_name", opt(n.citus_node_name)},
+                               {"plproxy_host", opt(n.plproxy_host)},
                                {"primary_node", opt(n.primary_node)},
                                {"max_lag", max_lag},
                                {"max_lag_bytes", opt(n.max_lag_bytes)},

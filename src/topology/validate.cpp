@@ -71,6 +71,11 @@ std::vector<Problem> check_node(const Node &n) {
     if (n.host.empty() || has_control(n.host))
         c.add("invalid host",
               fmt::format("host {} of node {} must be non-empty without control characters", q(n.host), q(n.name)));
+    if (n.plproxy_host && (n.plproxy_host->empty() || has_control(*n.plproxy_host)))
+        c.add("invalid plproxy_host",
+              fmt::format("plproxy_host {} of node {} must be non-empty without control characters", q(*n.plproxy_host),
+                          q(n.name)),
+              "plproxy_host is the host PL/Proxy connects to when it differs from host; NULL means host.");
     if (n.port < 1 || n.port > 65535)
         c.add("invalid port", fmt::format("port {} of node {} is not between 1 and 65535", n.port, q(n.name)));
     if (n.dbname && (n.dbname->empty() || n.dbname->size() > 63 || has_control(*n.dbname)))

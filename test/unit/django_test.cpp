@@ -4,7 +4,10 @@
 #include "check.hpp"
 
 #include "common/error.hpp"
+#include "plproxy/server_options.hpp"
+#include "topology/conninfo.hpp"
 #include "topology/django.hpp"
+#include "topology/validate.hpp"
 
 #include <string>
 #include <vector>
@@ -546,9 +549,11 @@ TEST(django_rule_power_of_two) {
     std::string doc = databases(proxy_entry + "," + shards("p1", 0, 511) + "," + shards("p2", 512, 1000));
     CHECK_THROWS(import(doc), "23514", "DATABASES['proxy']['PLPROXY']: shard count not a power of 2");
     CHECK_THROWS(import(doc), "23514", "1001");
-    // without a proxy, the cluster is named by PL_PROXY_CLUSTER_NAME
-    CHECK_THROWS(import(databases(shards("p1", 0, 2))), "23514",
-                 "PL_PROXY_CLUSTER_NAME 'commcarehq': shard count not a power of 2");
+    // with the proxy outside the document (replace=false, kept from the catalog), the cluster is named by
+    // PL_PROXY_CLUSTER_NAME
+    CHECK_THROWS(import(databases(R"("proxy": {"HOST": "proxy.db", "PLPROXY": {"PROXY": true}, "ENGINE": "x"},)" +
+                                  shards("p1", 0, 2))),
+                 "23514", "DATABASES['proxy']['PLPROXY']: shard count not a power of 2");
 }
 
 TEST(django_rule_gap) {
@@ -569,12 +574,82 @@ TEST(django_rule_start_at_zero) {
 TEST(django_rule_first_after_last) {
     std::string doc = databases(proxy_entry + "," + shards("p1", 0, 1) + "," + shards("p2", 3, 2));
     CHECK_THROWS(import(doc), "23514", "DATABASES['p2']['PLPROXY']['SHARDS']: invalid range");
+    // over a catalog with another count: the range is wrong, not the count
+    Topology current = import(plproxy_settings).target;
+    std::string reversed = databases(proxy_entry + "," + shards("p1", 0, 9) + "," + shards("p2", 10, 5));
+    for (bool replace : {false, true})
+        CHECK_THROWS(import(reversed, current, replace), "23514",
+                     "DATABASES['p2']['PLPROXY']['SHARDS']: invalid range: shards [10, 5]: need 0 <= first <= last");
+}
+
+TEST(django_huge_names_are_clipped_in_errors) {
+    std::string huge(10 * 1024 * 1024, 'n');
+    auto message_of = [](const std::string &doc) -> std::string {
+        try {
+            import(doc);
+        } catch (const shardroute::Error &e) {
+            return std::string(e.what()) + "|" + e.detail() + "|" + e.hint();
+        }
+        return "(accepted)";
+    };
+    for (const std::string &doc : {
+             databases("\"" + huge + "\": {\"HOST\": \"h\"}"),                                        // invalid name
+             databases("\"" + huge + "\": {\"HOST\": \"h\", \"X\": 1}"),                              // unknown key
+             databases(R"("db": {"HOST": ")" + huge + "\\u0001\"}"),                                  // invalid host
+             databases(R"("db": {"HOST": "h", "PORT": ")" + huge + "\"}"),                            // PORT syntax
+             databases(R"("db": {"HOST": "h", "ROLE": ")" + huge + "\"}"),                            // ROLE
+             "{\"" + huge + "\": 1}",                                                                 // unknown setting
+             databases(R"("db": {"HOST": "h"})", R"("REPORTING_DATABASES": {"r": ")" + huge + "\"}"), // unknown node
+         }) {
+        std::string m = message_of(doc);
+        CHECK(m != "(accepted)");
+        CHECK(m.size() < 2000);
+        CHECK(m.find("... (1048") != std::string::npos); // the first bytes, then the size
+    }
+    // a multi-byte character is never cut in half
+    std::string euros;
+    for (int i = 0; i < 100; ++i)
+        euros += "\xe2\x82\xac"; // 300 bytes
+    std::string clipped = clip("x" + euros);
+    CHECK_EQ(clipped.substr(0, 199), "x" + euros.substr(0, 198));
+    CHECK_EQ(clipped.substr(199, 4), std::string("... "));
+    CHECK_EQ(clip("short"), std::string("short"));
 }
 
 TEST(django_rule_shards_on_a_standby) {
+    // CommCare's test_get_standby_plproxy_config_misconfigured: any PLPROXY on a standby, even empty
     std::string doc = databases(proxy_entry + "," + shards("p1", 0, 1) +
                                 R"(, "p2": {"HOST": "h", "PLPROXY": {"SHARDS": [2, 3]}, "STANDBY": {"MASTER": "p1"}})");
-    CHECK_THROWS(import(doc), "23514", "DATABASES['p2']['PLPROXY']['SHARDS']: shards on a standby");
+    CHECK_THROWS(import(doc), "23514",
+                 "DATABASES['p2']['PLPROXY']: standby databases should not have PLPROXY configuration");
+    for (const char *plproxy : {R"({})", R"({"PROXY_FOR_STANDBYS": true})", R"({"PLPROXY_HOST": "x"})"})
+        CHECK_THROWS(import(databases(proxy_entry + "," + shards("p1", 0, 1) + R"(, "s": {"HOST": "h", "PLPROXY": )" +
+                                      plproxy + R"(, "STANDBY": {"MASTER": "p1"}})")),
+                     "23514", "DATABASES['s']['PLPROXY']: standby databases should not have PLPROXY configuration");
+    // shards named for a standby through the legacy layout are the validator's "shards on a standby"
+    CHECK_THROWS(
+        import(databases(R"("proxy": {"HOST": "p"}, "p1": {"HOST": "h"},
+                                     "s": {"HOST": "h", "STANDBY": {"MASTER": "p1"}})",
+                         R"("PARTITION_DATABASE_CONFIG": {"proxy": "proxy", "shards": {"p1": [0, 0], "s": [1, 1]}})")),
+        "23514", "PARTITION_DATABASE_CONFIG['shards']['s']: shards on a standby");
+}
+
+TEST(django_rule_shards_need_a_proxy) {
+    // CommCare's config validation refuses a PL/Proxy cluster without a PROXY database
+    CHECK_THROWS(import(databases(shards("p1", 0, 1) + "," + shards("p2", 2, 3))), "23514",
+                 "DATABASES['p2']['PLPROXY']['SHARDS']: no PROXY database: PL/Proxy cluster \"commcarehq\" needs one "
+                 "database with PLPROXY {'PROXY': True}");
+    CHECK_THROWS(import(databases(R"("ps": {"HOST": "h", "PLPROXY": {"PROXY_FOR_STANDBYS": true}})")), "23514",
+                 "DATABASES['ps']['PLPROXY']['PROXY_FOR_STANDBYS']: no PROXY database");
+    CHECK_THROWS(
+        import(databases(R"("p1": {"HOST": "h"})", R"("PARTITION_DATABASE_CONFIG": {"shards": {"p1": [0, 0]}})")),
+        "23514", "PARTITION_DATABASE_CONFIG: no PROXY database");
+    // the catalog's proxy does not count: the document describes the whole cluster
+    Topology current = import(plproxy_settings).target;
+    CHECK_THROWS(import(databases(shards("p1", 0, 511) + "," + shards("p2", 512, 1023)), current, false), "23514",
+                 "no PROXY database");
+    // PROXY: false alone still says nothing about a cluster
+    CHECK(import(databases(R"("db": {"HOST": "h", "PLPROXY": {"PROXY": false}})")).target.clusters.empty());
 }
 
 TEST(django_rule_read_list_one_master) {
@@ -674,8 +749,10 @@ TEST(django_malformed_top_level) {
     CHECK_THROWS(import(""), "22023", "settings are not valid JSON");
     CHECK_THROWS(import(R"({"a": 1e400})"), "22023", "settings are not valid JSON");
     CHECK_THROWS(import(R"({"DATABASE": {}})"), "22023", "unknown setting \"DATABASE\"");
-    CHECK_THROWS(import(R"({"DATABASE": {}})"), "22023",
-                 "DATABASES, LOAD_BALANCED_APPS, PL_PROXY_CLUSTER_NAME, REPORTING_DATABASES, USE_PARTITIONED_DATABASE");
+    CHECK_THROWS(
+        import(R"({"DATABASE": {}})"), "22023",
+        "DATABASES, LOAD_BALANCED_APPS, PARTITION_DATABASE_CONFIG, PL_PROXY_CLUSTER_NAME, REPORTING_DATABASES, "
+        "USE_PARTITIONED_DATABASE");
     CHECK_THROWS(import(R"({"DATABASES": []})"), "22023", "DATABASES must be an object, not an array");
     CHECK_THROWS(import(R"({"USE_PARTITIONED_DATABASE": "yes"})"), "22023",
                  "USE_PARTITIONED_DATABASE must be a boolean");
@@ -726,6 +803,202 @@ TEST(django_malformed_entries) {
              size_t(1));
 }
 
+// ---------------------------------------------------------------- CommCare's other spellings
+
+// CommCare's docker localsettings: Django reaches every database as 'postgres', PL/Proxy (on that
+// server) as 'localhost'; PLPROXY_HOST sits on the proxy and maps the HOST of all of them.
+const std::string docker_settings = R"({
+  "DATABASES": {
+    "default": {"NAME": "commcarehq", "USER": "commcarehq", "HOST": "postgres", "PORT": "5432"},
+    "proxy": {"NAME": "commcarehq_proxy", "USER": "commcarehq", "HOST": "postgres", "PORT": "5432",
+              "PLPROXY": {"PROXY": true, "PLPROXY_HOST": "localhost"}},
+    "p1": {"NAME": "commcarehq_p1", "USER": "commcarehq", "HOST": "postgres", "PORT": "5432",
+           "PLPROXY": {"SHARDS": [0, 1]}},
+    "p2": {"NAME": "commcarehq_p2", "USER": "commcarehq", "HOST": "postgres", "PORT": "5432",
+           "PLPROXY": {"SHARDS": [2, 3]}},
+    "other": {"NAME": "other", "HOST": "elsewhere"}
+  }
+})";
+
+TEST(django_plproxy_host) {
+    ImportPlan plan = import(docker_settings);
+    for (const char *alias : {"default", "proxy", "p1", "p2"})
+        CHECK(node(plan.target, alias)->plproxy_host == std::string("localhost"));
+    CHECK(!node(plan.target, "other")->plproxy_host);
+    // PL/Proxy's partitions use it; clients (conninfo) keep HOST
+    auto options = shardroute::plproxy::server_options(plan.target, "commcarehq", false, {});
+    int partitions = 0;
+    for (const auto &[key, value] : options)
+        if (shardroute::plproxy::is_partition_option(key)) {
+            ++partitions;
+            CHECK(value.rfind("host=localhost port=5432 dbname=commcarehq_p", 0) == 0);
+        }
+    CHECK_EQ(partitions, 4);
+    CHECK_EQ(conninfo(*node(plan.target, "p1")),
+             std::string("host=postgres port=5432 dbname=commcarehq_p1 user=commcarehq"));
+    // export writes it on every primary of the host, and the catalog round-trips
+    CHECK_ROUND_TRIP(docker_settings);
+    std::string exported = export_django_settings(plan.target);
+    CHECK(
+        exported.find(
+            R"("p1":{"HOST":"postgres","NAME":"commcarehq_p1","PLPROXY":{"PLPROXY_HOST":"localhost","SHARDS":[0,1]})") !=
+        std::string::npos);
+    // a standby on a mapped host is mapped too, and round-trips through its primary
+    std::string with_standby = databases(R"("p": {"HOST": "h", "PLPROXY": {"PROXY": true, "PLPROXY_HOST": "in"}},
+        "s": {"HOST": "h", "STANDBY": {"MASTER": "p"}})");
+    CHECK(node(import(with_standby).target, "s")->plproxy_host == std::string("in"));
+    CHECK_ROUND_TRIP(with_standby);
+    // two hosts for one HOST contradict each other
+    CHECK_THROWS(import(databases(R"("a": {"HOST": "h", "PLPROXY": {"PLPROXY_HOST": "x"}},
+                                     "b": {"HOST": "h", "PLPROXY": {"PLPROXY_HOST": "y"}})")),
+                 "22023",
+                 "DATABASES['b']['PLPROXY']['PLPROXY_HOST'] maps host \"h\" to \"y\", but "
+                 "DATABASES['a']['PLPROXY']['PLPROXY_HOST'] maps it to \"x\"");
+    CHECK_THROWS(import(databases(R"("a": {"HOST": "h", "PLPROXY": {"PLPROXY_HOST": ""}})")), "22023",
+                 "DATABASES['a']['PLPROXY']['PLPROXY_HOST'] is empty");
+    CHECK_THROWS(import(databases(R"("a": {"HOST": "h", "PLPROXY": {"PLPROXY_HOST": 1}})")), "22023",
+                 "DATABASES['a']['PLPROXY']['PLPROXY_HOST'] must be a string, not an integer");
+    CHECK_THROWS(import(databases(R"("a": {"HOST": "h", "PLPROXY": {"PLPROXY_HOST": "x\ty"}})")), "23514",
+                 "DATABASES['a']['PLPROXY']['PLPROXY_HOST']: invalid plproxy_host");
+    // what Django cannot say: nodes on one host that disagree, a standby's own plproxy_host
+    Topology t = plan.target;
+    const_cast<Node *>(node(t, "p2"))->plproxy_host = "127.0.0.1";
+    CHECK_THROWS(export_django_settings(t), "0A000", "share host \"postgres\" but not plproxy_host");
+    Topology lone = import(standby_settings).target;
+    const_cast<Node *>(node(lone, "standby1"))->plproxy_host = "inside";
+    CHECK_THROWS(export_django_settings(lone), "0A000", "plproxy_host of standby \"standby1\"");
+}
+
+TEST(django_legacy_partition_database_config) {
+    // commcare-hq's testsettings: the 'groups' layout with a host_map
+    std::string groups = R"({
+      "DATABASES": {
+        "default": {"NAME": "commcarehq", "HOST": "postgres", "PORT": "5432"},
+        "proxy": {"NAME": "commcarehq_proxy", "HOST": "postgres", "PORT": "5432"},
+        "p1": {"NAME": "commcarehq_p1", "HOST": "postgres", "PORT": "5432"},
+        "p2": {"NAME": "commcarehq_p2", "HOST": "postgres", "PORT": "5432"}
+      },
+      "PARTITION_DATABASE_CONFIG": {
+        "shards": {"p1": [0, 1], "p2": [2, 3]},
+        "groups": {"main": ["default"], "proxy": ["proxy"], "form_processing": ["p1", "p2"]},
+        "host_map": {"postgres": "localhost"}
+      }
+    })";
+    ImportPlan plan = import(groups);
+    CHECK_EQ(plan.target.clusters.size(), size_t(1));
+    CHECK(plan.target.clusters[0].proxy_node == std::string("proxy"));
+    CHECK_EQ(plan.target.clusters[0].shard_count, 4);
+    CHECK_EQ(plan.target.ranges.size(), size_t(2));
+    CHECK(node(plan.target, "p2")->plproxy_host == std::string("localhost"));
+    CHECK_EQ(action_of(plan.actions, "PARTITION_DATABASE_CONFIG"),
+             std::string("setting legacy: exported as DATABASES[...]['PLPROXY']"));
+    // exported in the current form, which imports to the same catalog
+    std::string exported = export_django_settings(plan.target);
+    CHECK(exported.find("PARTITION_DATABASE_CONFIG") == std::string::npos);
+    CHECK(exported.find(R"("PLPROXY":{"PLPROXY_HOST":"localhost","PROXY":true})") != std::string::npos);
+    CHECK(same(import(exported).target, plan.target));
+    // the layout between the two: {'shards': ..., 'proxy': alias}; the seed's five partitions
+    std::string five = R"({"DATABASES": {"proxy": {"HOST": "p"}, "p1": {"HOST": "h"}, "p2": {"HOST": "h"},
+        "p3": {"HOST": "h"}, "p4": {"HOST": "h"}, "p5": {"HOST": "h"}},
+      "PARTITION_DATABASE_CONFIG": {"proxy": "proxy", "shards": {"p1": [0, 204], "p2": [205, 409], "p3": [410, 614],
+                                                                  "p4": [615, 819], "p5": [820, 1023]}}})";
+    Topology t5 = import(five).target;
+    CHECK_EQ(t5.clusters.at(0).shard_count, 1024);
+    CHECK(same(t5, import(databases(R"("proxy": {"HOST": "p", "PLPROXY": {"PROXY": true}},
+        "p1": {"HOST": "h", "PLPROXY": {"SHARDS": [0, 204]}}, "p2": {"HOST": "h", "PLPROXY": {"SHARDS": [205, 409]}},
+        "p3": {"HOST": "h", "PLPROXY": {"SHARDS": [410, 614]}}, "p4": {"HOST": "h", "PLPROXY": {"SHARDS": [615, 819]}},
+        "p5": {"HOST": "h", "PLPROXY": {"SHARDS": [820, 1023]}})"))
+                       .target));
+    // CommCare's rules, named in the legacy setting
+    std::string dbs = R"("proxy": {"HOST": "p"}, "p1": {"HOST": "h"}, "p2": {"HOST": "h"})";
+    auto legacy = [&](const std::string &config) {
+        return import(databases(dbs, R"("PARTITION_DATABASE_CONFIG": )" + config));
+    };
+    CHECK_THROWS(legacy(R"({"proxy": "proxy", "shards": {"p1": [0, 1], "p2": [3, 3]}})"), "23514",
+                 "PARTITION_DATABASE_CONFIG: gap");
+    CHECK_THROWS(legacy(R"({"proxy": "proxy", "shards": {"p1": [0, 1], "p2": [2, 4]}})"), "23514",
+                 "PARTITION_DATABASE_CONFIG: shard count not a power of 2");
+    CHECK_THROWS(legacy(R"({"proxy": "proxy", "shards": {"p1": [1, 1], "p2": [2, 3]}})"), "23514",
+                 "PARTITION_DATABASE_CONFIG: not starting at 0");
+    CHECK_THROWS(legacy(R"({"proxy": "proxy", "shards": {"p1": [0, 1], "p2": [3, 2]}})"), "23514",
+                 "PARTITION_DATABASE_CONFIG['shards']['p2']: invalid range: shards [3, 2]");
+    CHECK_THROWS(legacy(R"({"proxy": "proxy", "shards": {"p9": [0, 1]}})"), "22023",
+                 "PARTITION_DATABASE_CONFIG['shards']['p9'] names \"p9\", which is not in DATABASES");
+    CHECK_THROWS(legacy(R"({"groups": {"main": ["nowhere"]}})"), "22023",
+                 "PARTITION_DATABASE_CONFIG['groups']['main'][0] names \"nowhere\", which is not in DATABASES");
+    CHECK_THROWS(legacy(R"({"groups": {"proxy": ["proxy", "p1"]}, "shards": {"p2": [0, 0]}})"), "22023",
+                 "PARTITION_DATABASE_CONFIG['groups']['proxy'] must name exactly one database, not 2");
+    CHECK_THROWS(legacy(R"({"groups": {"proxy": ["proxy"]}, "proxy": "p1"})"), "22023",
+                 "PARTITION_DATABASE_CONFIG['proxy'] is \"p1\", but PARTITION_DATABASE_CONFIG['groups']['proxy'] is "
+                 "\"proxy\"");
+    CHECK_THROWS(legacy(R"({"proxy": "proxy", "shard": {}})"), "22023",
+                 "PARTITION_DATABASE_CONFIG['shard'] is not a known PARTITION_DATABASE_CONFIG setting");
+    CHECK_THROWS(legacy(R"({"proxy": "proxy", "host_map": {"h": 1}})"), "22023",
+                 "PARTITION_DATABASE_CONFIG['host_map']['h'] must be a string, not an integer");
+    CHECK_THROWS(import(databases(R"("proxy": {"HOST": "p", "PLPROXY": {"PROXY": true}}, "p1": {"HOST": "h"})",
+                                  R"("PARTITION_DATABASE_CONFIG": {"shards": {"p1": [0, 0]}})")),
+                 "22023",
+                 "PARTITION_DATABASE_CONFIG and DATABASES['proxy']['PLPROXY'] both describe the PL/Proxy cluster");
+}
+
+TEST(django_legacy_standby_delay) {
+    // CommCare's connection tests put HQ_ACCEPTABLE_STANDBY_DELAY on every database
+    std::string doc = databases(R"("default": {"HOST": "d", "HQ_ACCEPTABLE_STANDBY_DELAY": 3},
+        "s1": {"HOST": "s1", "HQ_ACCEPTABLE_STANDBY_DELAY": 7.5, "STANDBY": {"MASTER": "default"}},
+        "s2": {"HOST": "s2", "HQ_ACCEPTABLE_STANDBY_DELAY": 1,
+               "STANDBY": {"MASTER": "default", "ACCEPTABLE_REPLICATION_DELAY": 30}})");
+    ImportPlan plan = import(doc);
+    CHECK(node(plan.target, "s1")->max_lag_us == int64_t(7500000));
+    CHECK(node(plan.target, "s2")->max_lag_us == int64_t(30000000));
+    CHECK(!node(plan.target, "default")->max_lag_us);
+    CHECK_EQ(action_of(plan.actions, "DATABASES['s1']['HQ_ACCEPTABLE_STANDBY_DELAY']"),
+             std::string("setting legacy: exported as DATABASES['s1']['STANDBY']['ACCEPTABLE_REPLICATION_DELAY']"));
+    CHECK_EQ(action_of(plan.actions, "DATABASES['s2']['HQ_ACCEPTABLE_STANDBY_DELAY']"),
+             std::string("setting ignored: STANDBY's ACCEPTABLE_REPLICATION_DELAY takes precedence"));
+    CHECK(action_of(plan.actions, "DATABASES['default']['HQ_ACCEPTABLE_STANDBY_DELAY']")
+              .rfind("setting ignored: not a standby", 0) == 0);
+    std::string exported = export_django_settings(plan.target);
+    CHECK(exported.find("HQ_ACCEPTABLE_STANDBY_DELAY") == std::string::npos);
+    CHECK(exported.find(R"("STANDBY":{"ACCEPTABLE_REPLICATION_DELAY":7.5,"MASTER":"default"})") != std::string::npos);
+    CHECK(same(import(exported).target, plan.target));
+    CHECK_THROWS(import(databases(R"("d": {"HOST": "d", "HQ_ACCEPTABLE_STANDBY_DELAY": "3"})")), "22023",
+                 "DATABASES['d']['HQ_ACCEPTABLE_STANDBY_DELAY'] must be a number, not a string");
+}
+
+TEST(django_bare_load_balanced_apps_and_empty_read_lists) {
+    // CommCare's router test: {'users': [('users_db1', 5)]}; WRITE is Django's 'default'
+    std::string doc = databases(R"("default": {"HOST": "d"}, "users_db1": {"HOST": "u"})",
+                                R"("LOAD_BALANCED_APPS": {"users": [["users_db1", 5]]})");
+    ImportPlan plan = import(doc);
+    const ReadGroup *g = plan.target.find_read_group("users");
+    CHECK(g && g->write_node == "default" && g->setting == load_balanced_apps);
+    CHECK_EQ(plan.target.members.size(), size_t(1));
+    CHECK_EQ(plan.target.members.at(0).node, std::string("users_db1"));
+    CHECK_EQ(plan.target.members.at(0).weight, 5.0);
+    CHECK(action_of(plan.actions, "LOAD_BALANCED_APPS['users']", "setting")
+              .rfind("setting legacy: WRITE is 'default'", 0) == 0);
+    std::string exported = export_django_settings(plan.target);
+    CHECK(exported.find(R"("LOAD_BALANCED_APPS":{"users":{"READ":[["users_db1",5]],"WRITE":"default"}})") !=
+          std::string::npos);
+    CHECK(same(import(exported).target, plan.target));
+    CHECK_THROWS(
+        import(databases(R"("users_db1": {"HOST": "u"})", R"("LOAD_BALANCED_APPS": {"users": [["users_db1", 5]]})")),
+        "23514", "LOAD_BALANCED_APPS['users']: unknown node: WRITE node \"default\"");
+    // empty READ lists, and REPORTING_DATABASES' {'default': 'default'} engine maps
+    for (const char *groups :
+         {R"("LOAD_BALANCED_APPS": {"users": []})",
+          R"("LOAD_BALANCED_APPS": {"users": {"WRITE": "default", "READ": []}})",
+          R"("REPORTING_DATABASES": {"default": "default", "ucr": {"WRITE": "default", "READ": []}})",
+          R"("REPORTING_DATABASES": {"default": "default", "ucr": "default"})"}) {
+        std::string d = databases(R"("default": {"HOST": "d"})", groups);
+        ImportPlan p = import(d);
+        CHECK(p.target.members.empty());
+        for (const auto &rg : p.target.read_groups)
+            CHECK_EQ(rg.write_node, std::string("default"));
+        CHECK(same(import(export_django_settings(p.target)).target, p.target));
+    }
+}
+
 TEST(django_wrong_types) {
     CHECK_THROWS(import(databases(R"("db": {"HOST": "h", "PORT": [5432]})")), "22023",
                  "DATABASES['db']['PORT'] must be an integer or a string, not an array");
@@ -757,7 +1030,10 @@ TEST(django_wrong_types) {
     CHECK_THROWS(import(databases(db, R"("REPORTING_DATABASES": {"ucr": ["ucr"]})")), "22023",
                  "REPORTING_DATABASES['ucr'] must be a database alias or an object with WRITE and READ");
     CHECK_THROWS(import(databases(db, R"("LOAD_BALANCED_APPS": {"users": "ucr"})")), "22023",
-                 "LOAD_BALANCED_APPS['users'] must be an object, not a string");
+                 "LOAD_BALANCED_APPS['users'] must be an object with WRITE and READ, or a list of [alias, weight] "
+                 "pairs, not a string");
+    CHECK_THROWS(import(databases(db, R"("LOAD_BALANCED_APPS": {"users": [["ucr"]]})")), "22023",
+                 "LOAD_BALANCED_APPS['users'][0] must be an [alias, weight] pair, not 1 items");
     CHECK_THROWS(import(databases(db, R"("LOAD_BALANCED_APPS": {"users": {"WRITE": "ucr", "READ": [], "X": 1}})")),
                  "22023", "LOAD_BALANCED_APPS['users']['X'] is not a known read group setting");
     CHECK_THROWS(
@@ -802,7 +1078,10 @@ TEST(django_export_refuses_what_django_cannot_say) {
     Topology bare = t;
     bare.ranges.clear();
     bare.clusters[0].proxy_node.reset();
-    CHECK_THROWS(export_django_settings(bare), "0A000", "no proxy node and no shards");
+    CHECK_THROWS(export_django_settings(bare), "0A000", "cluster \"commcarehq\" has no proxy node");
+    Topology no_proxy = t; // shards without a proxy would not import again
+    no_proxy.clusters[0].proxy_node.reset();
+    CHECK_THROWS(export_django_settings(no_proxy), "0A000", "cluster \"commcarehq\" has no proxy node");
     Topology twice = t;
     twice.nodes[0].options = "user=a sslmode=require sslmode=disable";
     CHECK_THROWS(export_django_settings(twice), "0A000", "repeats option \"sslmode\"");
