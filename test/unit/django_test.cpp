@@ -610,10 +610,10 @@ TEST(django_huge_names_are_clipped_in_errors) {
     std::string euros;
     for (int i = 0; i < 100; ++i)
         euros += "\xe2\x82\xac"; // 300 bytes
-    std::string clipped = clip("x" + euros);
+    std::string clipped = shardroute::clip("x" + euros);
     CHECK_EQ(clipped.substr(0, 199), "x" + euros.substr(0, 198));
     CHECK_EQ(clipped.substr(199, 4), std::string("... "));
-    CHECK_EQ(clip("short"), std::string("short"));
+    CHECK_EQ(shardroute::clip("short"), std::string("short"));
 }
 
 TEST(django_rule_shards_on_a_standby) {
