@@ -30,9 +30,12 @@ SELECT shardroute.assign_shards('reads', 'ucr', 0, 1);
 COMMIT;
 SELECT shardroute.read_node_for_key('reads', 'abc');
 
+-- an empty READ list: the WRITE node, as CommCare does (no error)
+SELECT shardroute.choose_read_node('no_members') AS empty_read_list,
+       shardroute.choose_read_node('no_members', pg_current_wal_lsn()) AS empty_read_list_lsn;
+
 -- errors
 SELECT shardroute.choose_read_node('nope');
-SELECT shardroute.choose_read_node('no_members');
 SELECT shardroute.read_node_for_key('nope', 'abc');
 
 -- PL/Proxy is not installed in this database
@@ -41,3 +44,17 @@ SELECT shardroute.plproxy_sync(NULL);
 
 -- the result shape
 SELECT pg_get_function_result('shardroute.standby_status()'::regprocedure);
+
+-- replication state is for pg_read_all_stats, as pg_stat_replication's columns are
+CREATE ROLE regress_reader;
+SET ROLE regress_reader;
+SELECT shardroute.choose_read_node('ucr') AS anyone_may_route;
+SELECT count(*) FROM shardroute.standby_status();
+SELECT shardroute.replication_caught_up('ucr_standby1');
+RESET ROLE;
+GRANT pg_read_all_stats TO regress_reader;
+SET ROLE regress_reader;
+SELECT count(*) AS standbys_seen FROM shardroute.standby_status();
+SELECT shardroute.replication_caught_up('ucr_standby1') AS caught_up;
+RESET ROLE;
+DROP ROLE regress_reader;

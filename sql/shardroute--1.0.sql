@@ -627,6 +627,10 @@ COMMENT ON FUNCTION @extschema@.move_node(text, text, int, text) IS
 REVOKE EXECUTE ON FUNCTION @extschema@.plproxy_sync(text, text, bool, jsonb),
                            @extschema@.move_node(text, text, int, text) FROM PUBLIC;
 
+-- Replication state is what pg_stat_replication shows only to pg_read_all_stats.
+REVOKE EXECUTE ON FUNCTION @extschema@.standby_status(), @extschema@.replication_caught_up(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.standby_status(), @extschema@.replication_caught_up(text) TO pg_read_all_stats;
+
 ------------------------------------------------------------------------------
 -- Citus: node registration from the catalog, drift, distributed-table checks.
 ------------------------------------------------------------------------------

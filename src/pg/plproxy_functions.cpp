@@ -238,18 +238,22 @@ SHARDROUTE_FUNCTION(shardroute_read_cluster) {
     PG_RETURN_TEXT_P(out);
 }
 
-// True when the standby's walsender is streaming and has replayed all it was sent:
-// the check to run before promoting it (seeds/moving-a-sharded-database.rst, step 6).
+// True when the standby's walsender is streaming and has replayed all this
+// server flushed: the check to run before promoting it
+// (seeds/moving-a-sharded-database.rst, step 6).
 SHARDROUTE_FUNCTION(shardroute_replication_caught_up) {
+    text *arg = PG_GETARG_TEXT_PP(0); // detoasted before any C++ object exists
     const auto &c = pg::catalog();
-    text *arg = PG_GETARG_TEXT_PP(0);
     std::string_view name(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg));
     for (const auto &sb : c.routes.standbys) {
         if (c.routes.nodes[static_cast<size_t>(sb.node)] != name)
             continue;
+        // caught up = replayed everything this server flushed, not only what
+        // was sent: WAL flushed but not yet sent would be lost by a promote
         pg::LocalStandby local = pg::WalSenders().find(sb);
+        uint64_t flushed = pg::flushed_wal_lsn();
         PG_RETURN_BOOL(local.present && local.sample.streaming && local.sample.replay_lsn != 0 &&
-                       local.sample.replay_lsn == local.sample.sent_lsn);
+                       local.sample.replay_lsn >= flushed);
     }
     throw Error(sqlstate::undefined_object, fmt::format("standby \"{}\" does not exist", name), {},
                 "Register it with shardroute.add_standby().");

@@ -38,10 +38,6 @@ const ReadGroupRoute &group_arg(FunctionCallInfo fcinfo, const pg::CatalogCache 
                         known.empty() ? "The catalog has no read groups." : "Known read groups: " + known + ".",
                         "Create it with shardroute.create_read_group() or shardroute.import_django_settings().");
         }
-        if (g->members.empty())
-            throw Error("55000", fmt::format("read group \"{}\" has no READ members", name),
-                        "Its READ list is empty, so there is nothing to choose from.",
-                        "Add members with shardroute.set_read_weight(), or send reads to its WRITE node.");
         if (g->write_node == routing::unassigned)
             throw Error(sqlstate::invalid_object_definition, fmt::format("read group \"{}\" is not valid", name), {},
                         "SELECT * FROM shardroute.check_topology() lists the problems.");
@@ -53,7 +49,8 @@ Datum node_text(const pg::CatalogCache &c, int32_t node) {
     return pg::node_name_datum(c, node);
 }
 
-// Weighted random over the eligible members; the WRITE node when none is.
+// Weighted random over the eligible members; the WRITE node when none is
+// (also when the READ list is empty: CommCare's rule).
 Datum choose(FunctionCallInfo fcinfo, uint64_t min_lsn) {
     const auto &c = pg::catalog();
     const ReadGroupRoute &g = group_arg(fcinfo, c);
@@ -129,7 +126,7 @@ SHARDROUTE_FUNCTION(shardroute_standby_status) {
     for (const auto &sb : c.routes.standbys) {
         const std::string &name = c.routes.nodes[static_cast<size_t>(sb.node)];
         pg::StandbyLag l = lag.find(sb, name);
-        routing::Verdict v = lag.evaluate(sb, name);
+        routing::Verdict v = lag.evaluate(sb, l);
         bool known = !l.stale && l.present;
         Datum values[11];
         bool nulls[11] = {false, false, false, false, false, false, false, false, false, false, false};
@@ -158,7 +155,10 @@ SHARDROUTE_FUNCTION(shardroute_standby_status) {
         values[7] = BoolGetDatum(v.eligible());
         values[8] = CStringGetTextDatum(routing::reason_name(v.reason));
         values[9] = CStringGetTextDatum(l.source);
-        values[10] = interval_datum(l.age_us);
+        if (l.sampled)
+            values[10] = interval_datum(l.age_us);
+        else
+            nulls[10] = true; // no sample at all: source says why
         tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
     }
     return (Datum)0;

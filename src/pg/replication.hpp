@@ -29,10 +29,15 @@ class WalSenders {
   private:
     explicit WalSenders(int count) : count_(count) {}
     int count_;
+    TimestampTz now_ = 0; // when the slots were read, for the age of each reply
 };
 
 // pg_current_wal_lsn() on a primary; the replay position on a standby.
 uint64_t current_wal_lsn();
+
+// The WAL position flushed on this server (what a standby must replay to be
+// caught up before a promote): GetFlushRecPtr on a primary, replay on a standby.
+uint64_t flushed_wal_lsn();
 
 // 'startup', 'catchup', 'streaming', ... as pg_stat_replication.state shows them.
 const char *walsender_state_name(int state);

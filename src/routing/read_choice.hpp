@@ -15,7 +15,19 @@ struct ReplicationSample {
     uint64_t sent_lsn = 0;
     uint64_t replay_lsn = 0;    // 0 = not reported yet
     int64_t replay_lag_us = -1; // -1 = NULL
+    uint64_t flush_lsn = 0;     // what the standby last said it flushed (0 = unknown)
+    int64_t reply_age_us = -1;  // now - the standby's last reply (-1 = unknown)
 };
+
+// The lag the primary can prove. replay_lag stops changing when the standby
+// stops answering (a frozen walreceiver), so it is only a floor of the truth.
+// A live walreceiver answers as soon as it writes or flushes what it was
+// sent; WAL sent but not yet flushed (hence not replayed) while the last
+// reply is reply_age old means the standby is at least that far behind.
+// Flushed-but-not-yet-applied WAL is not used: the standby reports apply
+// progress only every wal_receiver_status_interval, so it would flag idle,
+// healthy standbys. -1 when nothing is known.
+int64_t lag_lower_bound_us(const ReplicationSample &s) noexcept;
 
 struct StandbyLimits {
     int64_t max_lag_us = 3000000;
@@ -41,6 +53,9 @@ Verdict evaluate_standby(const ReplicationSample *sample, const StandbyLimits &l
 
 // Index of the member a uniform draw r in [0, 1) picks among the eligible ones,
 // in proportion to their weights; -1 when no eligible member has weight > 0.
+// Weights are scaled by the largest eligible one, so weights near DBL_MAX
+// (whose sum overflows to inf) still split fairly; an infinite weight counts
+// as the largest, NaN and negative weights as 0.
 int weighted_pick(const double *weights, const bool *eligible, size_t n, double r) noexcept;
 
 } // namespace shardroute::routing

@@ -79,6 +79,15 @@ ok(abs(($s->{primary} // 0) - 20) <= 2, "primary share $s->{primary}% ~ 20%");
 ok(abs(($s->{s1} // 0) - 40) <= 2, "s1 share $s->{s1}% ~ 40%");
 ok(abs(($s->{s2} // 0) - 40) <= 2, "s2 share $s->{s2}% ~ 40%");
 
+# weights whose sum overflows a double (1e308 + 1e308) still split fairly
+$primary->safe_psql('postgres', q{SELECT shardroute.set_read_weight('standbys_only', 's1', 1e308),
+                                         shardroute.set_read_weight('standbys_only', 's2', 1e308)});
+$s = shares('standbys_only', 4000);
+ok(abs(($s->{s1} // 0) - 50) <= 5 && abs(($s->{s2} // 0) - 50) <= 5,
+    "weights 1e308 and 1e308: s1 $s->{s1}%, s2 ${\ ($s->{s2} // 0)}% ~ 50/50");
+$primary->safe_psql('postgres', q{SELECT shardroute.set_read_weight('standbys_only', 's1', 1),
+                                         shardroute.set_read_weight('standbys_only', 's2', 1)});
+
 # weights change in one session while others choose in a loop: no error, and
 # the new weights apply from the first call that starts after the commit
 my $script = $primary->basedir . '/choose.sql';

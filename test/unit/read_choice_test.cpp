@@ -81,3 +81,55 @@ TEST(weighted_pick_proportions_and_exclusions) {
     CHECK_EQ(weighted_pick(zero.data(), two, 2, 0.5), -1);
     CHECK_EQ(weighted_pick(w.data(), all, 3, 0.999999999), 2);
 }
+
+// weights whose sum overflows to inf still split in proportion (issue 10, item 9)
+TEST(weighted_pick_huge_weights_split_fairly) {
+    double w[] = {1e308, 1e308};
+    bool e[] = {true, true};
+    int counts[2] = {0, 0};
+    for (int i = 0; i < 1000; ++i)
+        ++counts[weighted_pick(w, e, 2, (i + 0.5) / 1000.0)];
+    CHECK(counts[0] == 500);
+    CHECK(counts[1] == 500);
+    double w3[] = {1e308, 1e308, 1e308};
+    bool e3[] = {true, false, true};
+    CHECK(weighted_pick(w3, e3, 3, 0.25) == 0);
+    CHECK(weighted_pick(w3, e3, 3, 0.75) == 2);
+}
+
+TEST(weighted_pick_infinite_and_nan_weights) {
+    double inf = 1.0 / 0.0;
+    double w[] = {inf, 1.0, inf};
+    bool e[] = {true, true, true};
+    CHECK(weighted_pick(w, e, 3, 0.25) == 0);
+    CHECK(weighted_pick(w, e, 3, 0.75) == 2);
+    double nan_w[] = {0.0 / 0.0, 2.0};
+    bool e2[] = {true, true};
+    CHECK(weighted_pick(nan_w, e2, 2, 0.0) == 1);
+    CHECK(weighted_pick(nan_w, e2, 2, 0.99) == 1);
+}
+
+// a frozen walreceiver: replay_lag stays small, but WAL sent and not flushed
+// with a 5 s old reply proves 5 s of lag (issue 10, item 3)
+TEST(frozen_walreceiver_lag_from_reply_age) {
+    ReplicationSample s = streaming(200, 100, 100000);
+    s.flush_lsn = 150;
+    s.reply_age_us = 5000000;
+    CHECK(lag_lower_bound_us(s) == 5000000);
+    Verdict v = evaluate_standby(&s, StandbyLimits{}, 200);
+    CHECK(v.reason == Reason::lag);
+    CHECK(v.replay_lag_us == 5000000);
+}
+
+// an idle, healthy standby answers only every wal_receiver_status_interval:
+// everything sent is flushed, so the reply's age says nothing
+TEST(idle_standby_reply_age_ignored) {
+    ReplicationSample s = streaming(200, 190, 100000);
+    s.flush_lsn = 200;
+    s.reply_age_us = 9000000;
+    CHECK(lag_lower_bound_us(s) == 100000);
+    CHECK(evaluate_standby(&s, StandbyLimits{}, 200).eligible());
+    ReplicationSample unknown = streaming(200, 100, 100000); // no flush position known
+    unknown.reply_age_us = 9000000;
+    CHECK(lag_lower_bound_us(unknown) == 100000);
+}
