@@ -55,6 +55,32 @@ SET CONSTRAINTS ALL IMMEDIATE;
 SELECT shardroute.create_read_group('g_bad', 'no_such_node');
 COMMIT;
 SELECT count(*) AS g_bad_groups FROM shardroute.read_group WHERE name = 'g_bad';
+-- ROLLBACK TO brings back a change that an earlier check had seen undone: COMMIT checks again
+BEGIN;
+SELECT shardroute.create_read_group('g_bad', 'no_such_node');
+SAVEPOINT s;
+SELECT shardroute.drop_read_group('g_bad');
+SET CONSTRAINTS ALL IMMEDIATE;
+ROLLBACK TO s;
+COMMIT;
+SELECT count(*) AS g_bad_groups FROM shardroute.read_group WHERE name = 'g_bad';
+-- the same with an EXCEPTION block, by the owner, on shard ranges
+BEGIN;
+SELECT shardroute.create_cluster('sp', 4);
+SELECT shardroute.assign_shards('sp', 'ha', 0, 1), shardroute.assign_shards('sp', 'hb', 2, 3);
+COMMIT;
+BEGIN;
+DELETE FROM shardroute.shard_range WHERE cluster = 'sp' AND node = 'hb';
+DO $$
+BEGIN
+    INSERT INTO shardroute.shard_range VALUES ('sp', 'hb', 2, 3);
+    SET CONSTRAINTS ALL IMMEDIATE;
+    RAISE EXCEPTION 'undo the repair';
+EXCEPTION WHEN raise_exception THEN NULL;
+END $$;
+COMMIT;
+SELECT node, first_shard, last_shard FROM shardroute.shard_range WHERE cluster = 'sp' ORDER BY first_shard;
+SELECT shardroute.drop_cluster('sp');
 -- ... so a later valid change still commits
 SELECT shardroute.create_read_group('g_ok', 'ha');
 SELECT shardroute.drop_read_group('g_ok');

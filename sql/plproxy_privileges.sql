@@ -60,14 +60,57 @@ SELECT shardroute.plproxy_sync('c', server => 'manual_srv');
 RESET ROLE;
 SELECT srvoptions FROM pg_foreign_server WHERE srvname = 'manual_srv';
 
+-- ... and its owner (the superuser here) may
+SELECT shardroute.plproxy_sync('c', server => 'manual_srv');
+
+-- a SECURITY DEFINER function acts as its owner: the operator's function does
+-- not get the rights of whoever calls it
+CREATE SCHEMA ops AUTHORIZATION shardroute_pl_ops;
+SET ROLE shardroute_pl_ops;
+CREATE FUNCTION ops.sync_for_me(s text) RETURNS text LANGUAGE sql SECURITY DEFINER
+    AS $$ SELECT shardroute.plproxy_sync('c', server => s) $$;
+RESET ROLE;
+GRANT USAGE ON SCHEMA ops TO shardroute_pl_alice;
+SET ROLE shardroute_pl_alice;
+CREATE SERVER alice_two FOREIGN DATA WRAPPER plproxy OPTIONS (p0 'dbname=alice0');
+SELECT ops.sync_for_me('alice_two');
+RESET ROLE;
+SELECT ops.sync_for_me('manual_srv');
+SELECT srvoptions FROM pg_foreign_server WHERE srvname = 'alice_two';
+
+-- a generated server belongs to its cluster: no other cluster is synced into it
+BEGIN;
+SELECT shardroute.create_cluster('c2', 2);
+SELECT shardroute.assign_shards('c2', 'q1', 0, 1);
+COMMIT;
+SET ROLE shardroute_pl_ops;
+SELECT shardroute.plproxy_sync('c2', server => 'c');
+RESET ROLE;
+SELECT shardroute.plproxy_sync('c2', server => 'c');
+SELECT shardroute.plproxy_sync('c', for_standbys => true, server => 'c');
+
+-- a server another role made first under the cluster's name is not taken over, even by a superuser
+SET ROLE shardroute_pl_alice;
+CREATE SERVER c2 FOREIGN DATA WRAPPER plproxy OPTIONS (p0 'host=attacker');
+RESET ROLE;
+SELECT shardroute.plproxy_sync('c2');
+SELECT srvoptions FROM pg_foreign_server WHERE srvname = 'c2';
+
+-- a cluster not filled yet does not stop syncing the others
+SELECT shardroute.create_cluster('not_yet', 4);
+SELECT shardroute.plproxy_sync('c');
+SELECT shardroute.drop_cluster('not_yet');
+
 -- server names: not empty, at most 63 bytes (PostgreSQL would cut a longer one)
 SELECT shardroute.plproxy_sync('c', server => '');
 SELECT shardroute.plproxy_sync('c', server => repeat('s', 64));
+-- a cluster's name leaves room for <cluster>_standby
+SELECT shardroute.create_cluster(repeat('k', 56), 2);
 BEGIN;
-SELECT shardroute.create_cluster(repeat('k', 60), 2);
-SELECT shardroute.assign_shards(repeat('k', 60), 'q0', 0, 1);
+SELECT shardroute.create_cluster(repeat('k', 55), 2);
+SELECT shardroute.assign_shards(repeat('k', 55), 'q0', 0, 1);
 SELECT shardroute.add_standby('q0s', 'q0', 'host0s');
-SELECT shardroute.plproxy_sync(repeat('k', 60), for_standbys => true);
+SELECT shardroute.plproxy_sync(repeat('k', 55), for_standbys => true) = repeat('k', 55) || '_standby' AS full_name;
 ROLLBACK;
 SELECT count(*) AS servers FROM pg_foreign_server;
 

@@ -582,10 +582,12 @@ COMMENT ON FUNCTION @extschema@.standby_status() IS
 
 CREATE FUNCTION @extschema@.plproxy_sync(cluster text, server text DEFAULT NULL, for_standbys bool DEFAULT false,
                                          options jsonb DEFAULT NULL) RETURNS text
-    AS 'MODULE_PATHNAME', 'shardroute_plproxy_sync' LANGUAGE C VOLATILE SECURITY DEFINER
+    AS 'MODULE_PATHNAME', 'shardroute_plproxy_sync' LANGUAGE C VOLATILE
     SET search_path = pg_catalog, pg_temp;
+-- Not SECURITY DEFINER: it checks the caller's right to each server itself,
+-- and writes shardroute's own servers as the extension owner.
 COMMENT ON FUNCTION @extschema@.plproxy_sync(text, text, bool, jsonb) IS
-'Creates or updates the PL/Proxy SQL/MED server of a cluster (default name: the cluster, or <cluster>_standby with for_standbys): one p0000.. option per shard with the owning node''s conninfo (its standby''s, for standbys); only changed options are altered. options: PL/Proxy settings (defaults connection_lifetime 1800, disable_binary 1; NULL keeps the server''s own). Returns the server name.';
+'Creates or updates the PL/Proxy SQL/MED server of a cluster (default name: the cluster, or <cluster>_standby with for_standbys): one p0000.. option per shard with the owning node''s conninfo (its standby''s, for standbys); only changed options are altered. options: PL/Proxy settings (defaults connection_lifetime 1800, disable_binary 1; NULL keeps the server''s own). Writes only servers it generated for this cluster, or servers the caller owns. Returns the server name.';
 
 CREATE FUNCTION @extschema@.read_cluster(cluster text) RETURNS text
     AS 'MODULE_PATHNAME', 'shardroute_read_cluster' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
@@ -595,7 +597,7 @@ COMMENT ON FUNCTION @extschema@.read_cluster(text) IS
 CREATE FUNCTION @extschema@.replication_caught_up(standby text) RETURNS bool
     AS 'MODULE_PATHNAME', 'shardroute_replication_caught_up' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.replication_caught_up(text) IS
-'True when the standby streams from this server and has replayed everything sent to it (replay_lsn = sent_lsn): check it before promoting.';
+'True when the standby streams from this server and has replayed everything this server has flushed: check it before promoting.';
 
 CREATE FUNCTION @extschema@.move_node(name text, host text, port int DEFAULT NULL, dbname text DEFAULT NULL)
 RETURNS void

@@ -42,16 +42,26 @@ class Error : public std::runtime_error {
     std::string hint_;
 };
 
+// Where a value may be cut to at most `limit` bytes without splitting a
+// character. UTF-8 by default; src/pg installs the server encoding's rule
+// (pg_mbcliplen), so that a clipped message is valid text in any encoding.
+using ClipBoundary = size_t (*)(std::string_view value, size_t limit);
+inline size_t utf8_clip_boundary(std::string_view value, size_t limit) {
+    size_t cut = limit;
+    while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80)
+        --cut; // never split a UTF-8 sequence
+    return cut;
+}
+inline ClipBoundary clip_boundary = utf8_clip_boundary;
+
 // A user-supplied value as messages show it: whole when short, else its first
-// shown_bytes bytes (cut at a UTF-8 character boundary) and its size, so an
-// absurd argument never floods an error or the server log.
+// shown_bytes bytes (cut at a character boundary) and its size, so an absurd
+// argument never floods an error or the server log.
 inline constexpr size_t shown_bytes = 200;
 inline std::string clip(std::string_view value) {
     if (value.size() <= shown_bytes)
         return std::string(value);
-    size_t cut = shown_bytes;
-    while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80)
-        --cut; // never split a UTF-8 sequence: the message must stay valid text
+    size_t cut = clip_boundary(value, shown_bytes);
     return std::string(value.substr(0, cut)) + "... (" + std::to_string(value.size()) + " bytes)";
 }
 

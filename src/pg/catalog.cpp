@@ -22,9 +22,12 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/builtins.h"
 }
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -33,6 +36,19 @@ extern "C" {
 namespace shardroute::pg {
 
 namespace {
+
+// Counts catalog-changing statements, so the deferred check runs once per
+// batch of changes. ROLLBACK TO undoes changes without undoing this count, and
+// the rolled-back trigger events fire again at COMMIT: a subtransaction abort
+// forgets the last check, so the next one always runs.
+uint64_t catalog_changes = 0;
+LocalTransactionId checked_lxid = InvalidLocalTransactionId;
+uint64_t checked_changes = 0;
+
+void forget_check_on_abort(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
+    if (event == SUBXACT_EVENT_ABORT_SUB)
+        checked_lxid = InvalidLocalTransactionId;
+}
 
 // Runs a one-row, one-column query under a snapshot that sees everything
 // committed so far (and this transaction's earlier commands), and returns the
@@ -91,7 +107,9 @@ const CatalogCache &catalog() {
     // statement must see it. Cheap when nothing is pending; runs before any
     // C++ object of this frame exists, as it may ereport.
     AcceptInvalidationMessages();
-    if (cache && cache_valid && (cache->only_lxid == InvalidLocalTransactionId || cache->only_lxid == MyProc->lxid))
+    if (cache && cache_valid &&
+        (cache->only_lxid == InvalidLocalTransactionId ||
+         (cache->only_lxid == MyProc->lxid && cache->only_statement == GetCurrentStatementStartTimestamp())))
         return *cache;
     cache_valid = true; // an invalidation arriving during the load clears it again
     loading = true;
@@ -104,8 +122,12 @@ const CatalogCache &catalog() {
         for (const auto &oid : doc.at("relids"))
             fresh->relids.push_back(oid.get<Oid>());
         fresh->generation = ++last_generation;
-        // loaded with the query's snapshot, which may predate a change: good for this transaction only
-        fresh->only_lxid = IsInParallelMode() ? MyProc->lxid : InvalidLocalTransactionId;
+        // loaded with the query's snapshot, which may predate a change (whose
+        // invalidation this call has already consumed): good for this statement only
+        if (IsInParallelMode()) {
+            fresh->only_lxid = MyProc->lxid;
+            fresh->only_statement = GetCurrentStatementStartTimestamp();
+        }
         cache = std::move(fresh);
     } catch (...) {
         loading = false;
@@ -118,19 +140,18 @@ const CatalogCache &catalog() {
 
 void register_catalog_callbacks() {
     CacheRegisterRelcacheCallback(invalidate_callback, 0);
+    RegisterSubXactCallback(forget_check_on_abort, nullptr);
 }
 
 } // namespace shardroute::pg
 
 using namespace shardroute;
+using shardroute::pg::catalog_changes;
+using shardroute::pg::checked_changes;
+using shardroute::pg::checked_lxid;
 using shardroute::pg::pg_call;
 
 namespace {
-
-// Counts catalog-changing statements, so the deferred check runs once per batch of changes.
-uint64_t catalog_changes = 0;
-LocalTransactionId checked_lxid = InvalidLocalTransactionId;
-uint64_t checked_changes = 0;
 
 // A trigger row's columns as text (intervals as microseconds), keyed by column name.
 using Row = std::map<std::string, std::optional<std::string>>;
@@ -149,12 +170,13 @@ char **row_values(HeapTuple tuple, TupleDesc desc) {
             if (isnull)
                 continue;
             if (att->atttypid == INTERVALOID) {
-                Interval *iv = DatumGetIntervalP(d);
-                int64 days = static_cast<int64>(iv->month) * DAYS_PER_MONTH + iv->day, us;
-                // an interval too long for int64 microseconds saturates; the row rules refuse it
-                if (__builtin_mul_overflow(days, USECS_PER_DAY, &us) || __builtin_add_overflow(us, iv->time, &us))
-                    us = (days < 0 || (days == 0 && iv->time < 0)) ? PG_INT64_MIN : PG_INT64_MAX;
-                values[i] = psprintf(INT64_FORMAT, us);
+                // seconds as extract(epoch) counts them, the same rule _snapshot() uses; an
+                // interval too long for int64 microseconds saturates, and the row rules refuse it
+                double seconds = DatumGetFloat8(DirectFunctionCall2(interval_part, CStringGetTextDatum("epoch"), d));
+                double us = seconds * 1e6;
+                values[i] = psprintf(INT64_FORMAT, us >= 9.2e18    ? PG_INT64_MAX
+                                                   : us <= -9.2e18 ? PG_INT64_MIN
+                                                                   : static_cast<int64>(std::llround(us)));
             } else {
                 values[i] = SPI_getvalue(tuple, desc, i + 1);
             }

@@ -21,7 +21,9 @@ struct CatalogCache {
     routing::RouteTable routes;
     std::vector<Oid> relids; // the catalog tables: an invalidation of one means "reload"
     uint64_t generation = 0; // changes on every reload; call-site memos compare it
-    LocalTransactionId only_lxid = InvalidLocalTransactionId; // set: valid in that transaction only
+    // loaded in parallel mode (with the query's snapshot): valid in that statement only
+    LocalTransactionId only_lxid = InvalidLocalTransactionId;
+    TimestampTz only_statement = 0;
 };
 
 // The cached catalog, reloaded first if an invalidation arrived since the last load.

@@ -44,7 +44,7 @@ const ClusterRoute &cluster_arg(FunctionCallInfo fcinfo, int argno, const Catalo
         if (!route)
             unknown_cluster(c, name);
         if (route->shard_count == 0)
-            throw Error(sqlstate::invalid_object_definition, fmt::format("cluster \"{}\" is not valid", name),
+            throw Error(sqlstate::invalid_object_definition, fmt::format("cluster {} is not valid", quoted_name(name)),
                         "Its shard count or algorithm breaks a rule.",
                         "SELECT * FROM shardroute.check_topology() lists the problems.");
         return route;
@@ -54,7 +54,8 @@ const ClusterRoute &cluster_arg(FunctionCallInfo fcinfo, int argno, const Catalo
 int32_t owner_of(const ClusterRoute &route, uint32_t shard) {
     int32_t node = route.owner[shard];
     if (node == routing::unassigned)
-        throw Error("55000", fmt::format("shard {} of cluster \"{}\" is not assigned to any node", shard, route.name),
+        throw Error("55000",
+                    fmt::format("shard {} of cluster {} is not assigned to any node", shard, quoted_name(route.name)),
                     {}, "Assign it with shardroute.assign_shards().");
     return node;
 }
@@ -108,8 +109,8 @@ SHARDROUTE_FUNCTION(shardroute_node_for_shard) {
     int32 shard = PG_GETARG_INT32(1);
     if (shard < 0 || static_cast<uint32_t>(shard) >= route.shard_count)
         throw Error(sqlstate::invalid_parameter_value,
-                    fmt::format("shard {} is out of range for cluster \"{}\"", shard, route.name),
-                    fmt::format("Cluster \"{}\" has shards 0..{}.", route.name, route.shard_count - 1));
+                    fmt::format("shard {} is out of range for cluster {}", shard, quoted_name(route.name)),
+                    fmt::format("Cluster {} has shards 0..{}.", quoted_name(route.name), route.shard_count - 1));
     return node_name_datum(c, owner_of(route, static_cast<uint32_t>(shard)));
 }
 
@@ -164,7 +165,7 @@ SHARDROUTE_FUNCTION(shardroute_conninfo) {
         throw Error(sqlstate::undefined_object, "node " + quoted_name(name) + " does not exist");
     const std::string &ci = c.routes.conninfo[static_cast<size_t>(node)];
     if (ci.empty())
-        throw Error(sqlstate::invalid_object_definition, fmt::format("node \"{}\" has invalid options", name), {},
-                    "SELECT * FROM shardroute.check_topology() lists the problem.");
+        throw Error(sqlstate::invalid_object_definition, fmt::format("node {} has invalid options", quoted_name(name)),
+                    {}, "SELECT * FROM shardroute.check_topology() lists the problem.");
     PG_RETURN_TEXT_P(cstring_to_text_with_len(ci.data(), static_cast<int>(ci.size())));
 }

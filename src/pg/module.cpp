@@ -1,10 +1,13 @@
 // Module entry: the magic block, GUCs and the catalog cache's invalidation hook.
+#include "common/error.hpp"
+
 #include "pg/catalog.hpp"
 #include "pg/lag_monitor.hpp"
 #include "pg/postgres.hpp"
 #include "pg/settings.hpp"
 
 extern "C" {
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 
@@ -28,4 +31,9 @@ void _PG_init(void) {
     if (process_shared_preload_libraries_in_progress)
         shardroute::pg::lag_monitor_preload();
     shardroute::pg::register_catalog_callbacks();
+    // clipped names in messages cut at a character of the server encoding
+    shardroute::clip_boundary = [](std::string_view value, size_t limit) -> size_t {
+        return static_cast<size_t>(pg_mbcliplen(value.data(), static_cast<int>(std::min<size_t>(value.size(), INT_MAX)),
+                                                static_cast<int>(limit)));
+    };
 }

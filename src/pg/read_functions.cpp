@@ -34,12 +34,13 @@ const ReadGroupRoute &group_arg(FunctionCallInfo fcinfo, const pg::CatalogCache 
             std::string known;
             for (const auto &rg : c.routes.read_groups)
                 known += (known.empty() ? "" : ", ") + rg.name;
-            throw Error(sqlstate::undefined_object, fmt::format("read group \"{}\" does not exist", name),
+            throw Error(sqlstate::undefined_object, fmt::format("read group {} does not exist", quoted_name(name)),
                         known.empty() ? "The catalog has no read groups." : "Known read groups: " + known + ".",
                         "Create it with shardroute.create_read_group() or shardroute.import_django_settings().");
         }
         if (g->write_node == routing::unassigned)
-            throw Error(sqlstate::invalid_object_definition, fmt::format("read group \"{}\" is not valid", name), {},
+            throw Error(sqlstate::invalid_object_definition,
+                        fmt::format("read group {} is not valid", quoted_name(name)), {},
                         "SELECT * FROM shardroute.check_topology() lists the problems.");
         return g;
     });

@@ -103,7 +103,7 @@ Options server_options(const topology::Topology &t, const std::string &cluster_n
             }
         }
         if (!target)
-            throw Error(sqlstate::undefined_object, fmt::format("node \"{}\" does not exist", node));
+            throw Error(sqlstate::undefined_object, fmt::format("node {} does not exist", quoted_name(node)));
         conninfo[node] = topology::plproxy_conninfo(*target);
     }
     if (!without_standby.empty()) {
@@ -111,7 +111,7 @@ Options server_options(const topology::Topology &t, const std::string &cluster_n
         for (const auto &n : without_standby)
             list += (list.empty() ? "\"" : ", \"") + n + "\"";
         throw Error(sqlstate::undefined_object,
-                    fmt::format("cluster \"{}\" has nodes without a standby: {}", cluster_name, list),
+                    fmt::format("cluster {} has nodes without a standby: {}", quoted_name(cluster_name), list),
                     "The standby cluster points every shard at a standby of its node.",
                     "Register them with shardroute.add_standby().");
     }

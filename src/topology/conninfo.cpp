@@ -66,7 +66,7 @@ Options parse_options(std::string_view text) {
         while (i < n && is_space(text[i]))
             ++i;
         if (i == n || text[i] != '=')
-            malformed(text, fmt::format("missing \"=\" after \"{}\"", key));
+            malformed(text, fmt::format("missing \"=\" after {}", quoted_name(key)));
         ++i;
         while (i < n && is_space(text[i]))
             ++i;
@@ -86,7 +86,7 @@ Options parse_options(std::string_view text) {
                 }
             }
             if (!closed)
-                malformed(text, fmt::format("unterminated quoted value for \"{}\"", key));
+                malformed(text, fmt::format("unterminated quoted value for {}", quoted_name(key)));
         } else {
             while (i < n && !is_space(text[i])) {
                 if (text[i] == '\\') { // an escape; a trailing backslash is dropped, as libpq does
@@ -107,20 +107,22 @@ std::vector<OptionProblem> check_options(const Options &options) {
     std::vector<OptionProblem> problems;
     for (const auto &[key, value] : options) {
         if (std::any_of(value.begin(), value.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; })) {
-            problems.push_back({"invalid options", fmt::format("the value of \"{}\" holds a control character", key),
+            problems.push_back({"invalid options",
+                                fmt::format("the value of {} holds a control character", quoted_name(key)),
                                 "Option values are plain text on one line."});
         } else if (key == "password" || key == "sslpassword") {
-            problems.push_back({"password in options", fmt::format("\"{}\" may not be stored in the catalog", key),
+            problems.push_back({"password in options",
+                                fmt::format("{} may not be stored in the catalog", quoted_name(key)),
                                 "Passwords never enter the catalog: use a .pgpass file on the servers that connect, "
                                 "or a user mapping (CREATE USER MAPPING ... OPTIONS (user '...', password '...'))."});
         } else if (key == "host" || key == "hostaddr" || key == "port" || key == "dbname") {
-            problems.push_back({"reserved option", fmt::format("\"{}\" has its own argument", key),
+            problems.push_back({"reserved option", fmt::format("{} has its own argument", quoted_name(key)),
                                 "Pass host, port and dbname as arguments of add_node/alter_node, not in options."});
         } else if (std::find(std::begin(known_keywords), std::end(known_keywords), key) == std::end(known_keywords)) {
             std::string known;
             for (auto k : known_keywords)
                 known += (known.empty() ? "" : ", ") + std::string(k);
-            problems.push_back({"unknown option", fmt::format("\"{}\" is not a libpq connection keyword", key),
+            problems.push_back({"unknown option", fmt::format("{} is not a libpq connection keyword", quoted_name(key)),
                                 "Known keywords: " + known + "."});
         }
     }

@@ -135,6 +135,13 @@ std::vector<Problem> check_cluster(const Cluster &cl) {
     std::vector<Problem> out;
     Collector c{out, ObjectKind::cluster, cl.name, {}};
     check_name(c, "cluster", cl.name);
+    // PL/Proxy's server for the cluster's standbys is named <cluster>_standby, and
+    // PostgreSQL names are at most 63 bytes
+    if (valid_name(cl.name) && cl.name.size() > 63 - std::string_view("_standby").size())
+        c.add("invalid name",
+              fmt::format("cluster name {} is longer than 55 bytes, so {}_standby cannot name its standby server",
+                          q(cl.name), cl.name),
+              "Use a shorter PL_PROXY_CLUSTER_NAME.");
     if (cl.shard_count < 1 || cl.shard_count > max_shard_count || (cl.shard_count & (cl.shard_count - 1)) != 0)
         c.add("shard count not a power of 2",
               fmt::format("shard count {} of cluster {} is not a power of 2 between 1 and {}", cl.shard_count,
