@@ -91,11 +91,10 @@ CREATE TABLE @extschema@.node (
     primary_node text,
     max_lag interval,
     max_lag_bytes int8,
-    application_name text,
-    plproxy_host text
+    application_name text
 );
 COMMENT ON TABLE @extschema@.node IS
-'Database endpoints, named by their Django alias. A standby has primary_node set; max_lag, max_lag_bytes and application_name apply to standbys only. plproxy_host: the host PL/Proxy connects to when it differs from host (Django PLPROXY_HOST). Never holds a password.';
+'Database endpoints, named by their Django alias. A standby has primary_node set; max_lag, max_lag_bytes and application_name apply to standbys only. Never holds a password.';
 
 CREATE TABLE @extschema@.read_group (
     name text PRIMARY KEY,
@@ -151,14 +150,6 @@ CREATE FUNCTION @extschema@._check_catalog() RETURNS trigger
     AS 'MODULE_PATHNAME', 'shardroute_check_catalog' LANGUAGE C;
 CREATE FUNCTION @extschema@._catalog_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'shardroute_catalog_changed' LANGUAGE C;
--- TRUNCATE fires no row trigger, so it would skip every rule: refused.
-CREATE FUNCTION @extschema@._refuse_truncate() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    RAISE EXCEPTION 'cannot truncate %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME USING ERRCODE = 'feature_not_supported',
-        DETAIL = 'TRUNCATE skips the rules every change of the shardroute catalog must pass.',
-        HINT = 'Use shardroute.drop_cluster(), drop_read_group() or drop_node(), or DELETE, which are validated.';
-END $$;
 
 DO $$
 DECLARE t text;
@@ -168,10 +159,8 @@ BEGIN
                         FOR EACH ROW EXECUTE FUNCTION shardroute._check_row()', t);
         EXECUTE format('CREATE CONSTRAINT TRIGGER check_catalog AFTER INSERT OR UPDATE OR DELETE ON shardroute.%I
                         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION shardroute._check_catalog()', t);
-        EXECUTE format('CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE ON shardroute.%I
+        EXECUTE format('CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON shardroute.%I
                         FOR EACH STATEMENT EXECUTE FUNCTION shardroute._catalog_changed()', t);
-        EXECUTE format('CREATE TRIGGER refuse_truncate BEFORE TRUNCATE ON shardroute.%I
-                        FOR EACH STATEMENT EXECUTE FUNCTION shardroute._refuse_truncate()', t);
     END LOOP;
 END $$;
 
@@ -194,15 +183,6 @@ SELECT jsonb_build_object(
     'relids', jsonb_build_array('shardroute.node'::regclass::oid::int8, 'shardroute.read_group'::regclass::oid::int8,
                                 'shardroute.read_member'::regclass::oid::int8, 'shardroute.shard_cluster'::regclass::oid::int8,
                                 'shardroute.shard_range'::regclass::oid::int8))
-$$;
-
--- A user-supplied name as error messages show it: cut after 200 bytes, so an
--- absurd argument is not echoed whole into errors and the server log (the C++
--- side does the same in quoted_name()).
-CREATE FUNCTION @extschema@._shown(name text) RETURNS text
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE WHEN octet_length(name) <= 200 THEN name
-                ELSE format('%s... (%s bytes)', left(name, 200), octet_length(name)) END
 $$;
 
 -- Serializes writers of the catalog (readers are never blocked), so that two
@@ -291,7 +271,7 @@ CREATE FUNCTION @extschema@.alter_node(name text, host text DEFAULT NULL, port i
                                        dbname text DEFAULT NULL, options text DEFAULT NULL,
                                        citus_role text DEFAULT NULL, citus_node_name text DEFAULT NULL,
                                        max_lag interval DEFAULT NULL, max_lag_bytes int8 DEFAULT NULL,
-                                       application_name text DEFAULT NULL, plproxy_host text DEFAULT NULL) RETURNS void
+                                       application_name text DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM shardroute._lock_catalog();
@@ -306,16 +286,14 @@ BEGIN
         max_lag = coalesce(alter_node.max_lag, n.max_lag),
         max_lag_bytes = coalesce(alter_node.max_lag_bytes, n.max_lag_bytes),
         application_name = CASE WHEN alter_node.application_name = '' THEN NULL
-                                ELSE coalesce(alter_node.application_name, n.application_name) END,
-        plproxy_host = CASE WHEN alter_node.plproxy_host = '' THEN NULL
-                            ELSE coalesce(alter_node.plproxy_host, n.plproxy_host) END
+                                ELSE coalesce(alter_node.application_name, n.application_name) END
     WHERE n.name = alter_node.name;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'node "%" does not exist', shardroute._shown(alter_node.name) USING ERRCODE = 'undefined_object';
+        RAISE EXCEPTION 'node "%" does not exist', alter_node.name USING ERRCODE = 'undefined_object';
     END IF;
 END $$;
-COMMENT ON FUNCTION @extschema@.alter_node(text, text, int, text, text, text, text, interval, int8, text, text) IS
-'Changes a node. NULL keeps a value; '''' clears an optional text value (dbname, options, citus_role, citus_node_name, application_name, plproxy_host). plproxy_host: the host PL/Proxy connects to when it differs from host.';
+COMMENT ON FUNCTION @extschema@.alter_node(text, text, int, text, text, text, text, interval, int8, text) IS
+'Changes a node. NULL keeps a value; '''' clears an optional text value (dbname, options, citus_role, citus_node_name, application_name).';
 
 CREATE FUNCTION @extschema@.drop_node(name text, force bool DEFAULT false) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -323,7 +301,7 @@ DECLARE refs text[];
 BEGIN
     PERFORM shardroute._lock_catalog();
     IF NOT EXISTS (SELECT 1 FROM shardroute.node n WHERE n.name = drop_node.name) THEN
-        RAISE EXCEPTION 'node "%" does not exist', shardroute._shown(drop_node.name) USING ERRCODE = 'undefined_object';
+        RAISE EXCEPTION 'node "%" does not exist', drop_node.name USING ERRCODE = 'undefined_object';
     END IF;
     SELECT array_agg(r ORDER BY r) INTO refs FROM (
         SELECT format('standby %I', s.name) FROM shardroute.node s WHERE s.primary_node = drop_node.name
@@ -335,7 +313,7 @@ BEGIN
                    WHERE g.write_node = drop_node.name
         UNION ALL SELECT format('READ list of read group %I', m.read_group) FROM shardroute.read_member m
                    WHERE m.node = drop_node.name) x(r);
-    IF refs IS NOT NULL AND NOT coalesce(force, false) THEN  -- NULL is the default, not "force"
+    IF refs IS NOT NULL AND NOT force THEN
         RAISE EXCEPTION 'node "%" is still referenced', drop_node.name USING ERRCODE = 'object_in_use',
             DETAIL = 'Referenced by: ' || array_to_string(refs, '; ') || '.',
             HINT = 'Reassign or drop those first, or use force => true to remove the references too (the transaction must still leave a valid topology).';
@@ -377,7 +355,7 @@ BEGIN
     PERFORM shardroute._lock_catalog();
     SELECT * INTO c FROM shardroute.shard_cluster sc WHERE sc.name = assign_shards.cluster;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'cluster "%" does not exist', shardroute._shown(assign_shards.cluster) USING ERRCODE = 'undefined_object';
+        RAISE EXCEPTION 'cluster "%" does not exist', assign_shards.cluster USING ERRCODE = 'undefined_object';
     END IF;
     IF f IS NULL OR l IS NULL OR f < 0 OR l < f OR l >= c.shard_count THEN
         RAISE EXCEPTION 'invalid shard range [%, %] for cluster "%"', f, l, c.name
@@ -420,7 +398,7 @@ BEGIN
     DELETE FROM shardroute.shard_range r WHERE r.cluster = drop_cluster.name;
     DELETE FROM shardroute.shard_cluster c WHERE c.name = drop_cluster.name;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'cluster "%" does not exist', shardroute._shown(drop_cluster.name) USING ERRCODE = 'undefined_object';
+        RAISE EXCEPTION 'cluster "%" does not exist', drop_cluster.name USING ERRCODE = 'undefined_object';
     END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.drop_cluster(text) IS 'Removes a cluster and its shard ranges.';
@@ -441,10 +419,10 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM shardroute._lock_catalog();
     IF NOT EXISTS (SELECT 1 FROM shardroute.read_group g WHERE g.name = set_read_weight.read_group) THEN
-        RAISE EXCEPTION 'read group "%" does not exist', shardroute._shown(set_read_weight.read_group) USING ERRCODE = 'undefined_object';
+        RAISE EXCEPTION 'read group "%" does not exist', set_read_weight.read_group USING ERRCODE = 'undefined_object';
     END IF;
     IF weight IS NULL OR weight < 0 OR weight = 'NaN' OR weight = 'Infinity' THEN
-        RAISE EXCEPTION 'invalid weight % for "%" in read group "%"', weight, shardroute._shown(node), read_group
+        RAISE EXCEPTION 'invalid weight % for "%" in read group "%"', weight, node, read_group
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Weights are finite numbers >= 0; 0 removes the member.';
     END IF;
     IF weight = 0 THEN
@@ -465,7 +443,7 @@ BEGIN
     DELETE FROM shardroute.read_member m WHERE m.read_group = drop_read_group.name;
     DELETE FROM shardroute.read_group g WHERE g.name = drop_read_group.name;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'read group "%" does not exist', shardroute._shown(drop_read_group.name) USING ERRCODE = 'undefined_object';
+        RAISE EXCEPTION 'read group "%" does not exist', drop_read_group.name USING ERRCODE = 'undefined_object';
     END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.drop_read_group(text) IS 'Removes a read group and its READ list.';
@@ -477,7 +455,7 @@ COMMENT ON FUNCTION @extschema@.check_topology() IS
 
 -- Django settings bridge (src/topology/django.cpp)
 CREATE FUNCTION @extschema@._django_plan(settings jsonb, replace bool) RETURNS jsonb
-    AS 'MODULE_PATHNAME', 'shardroute_django_plan' LANGUAGE C STABLE;
+    AS 'MODULE_PATHNAME', 'shardroute_django_plan' LANGUAGE C STABLE STRICT;
 
 CREATE FUNCTION @extschema@.import_django_settings(settings jsonb, replace bool DEFAULT false)
 RETURNS TABLE (kind text, name text, action text)
@@ -498,12 +476,12 @@ COMMENT ON FUNCTION @extschema@.export_django_settings() IS
 'The catalog as CommCare Django settings: the inverse of import_django_settings().';
 
 REVOKE EXECUTE ON FUNCTION
-    @extschema@._check_row(), @extschema@._check_catalog(), @extschema@._catalog_changed(), @extschema@._refuse_truncate(),
+    @extschema@._check_row(), @extschema@._check_catalog(), @extschema@._catalog_changed(),
     @extschema@._lock_catalog(), @extschema@._apply_snapshot(jsonb),
     @extschema@._django_plan(jsonb, bool),
     @extschema@.add_node(text, text, int, text, text, text, text),
     @extschema@.add_standby(text, text, text, int, text, interval, int8, text),
-    @extschema@.alter_node(text, text, int, text, text, text, text, interval, int8, text, text),
+    @extschema@.alter_node(text, text, int, text, text, text, text, interval, int8, text),
     @extschema@.drop_node(text, bool),
     @extschema@.create_cluster(text, int, text, text, text),
     @extschema@.assign_shards(text, text, int, int),
@@ -582,12 +560,10 @@ COMMENT ON FUNCTION @extschema@.standby_status() IS
 
 CREATE FUNCTION @extschema@.plproxy_sync(cluster text, server text DEFAULT NULL, for_standbys bool DEFAULT false,
                                          options jsonb DEFAULT NULL) RETURNS text
-    AS 'MODULE_PATHNAME', 'shardroute_plproxy_sync' LANGUAGE C VOLATILE
+    AS 'MODULE_PATHNAME', 'shardroute_plproxy_sync' LANGUAGE C VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp;
--- Not SECURITY DEFINER: it checks the caller's right to each server itself,
--- and writes shardroute's own servers as the extension owner.
 COMMENT ON FUNCTION @extschema@.plproxy_sync(text, text, bool, jsonb) IS
-'Creates or updates the PL/Proxy SQL/MED server of a cluster (default name: the cluster, or <cluster>_standby with for_standbys): one p0000.. option per shard with the owning node''s conninfo (its standby''s, for standbys); only changed options are altered. options: PL/Proxy settings (defaults connection_lifetime 1800, disable_binary 1; NULL keeps the server''s own). Writes only servers it generated for this cluster, or servers the caller owns. Returns the server name.';
+'Creates or updates the PL/Proxy SQL/MED server of a cluster (default name: the cluster, or <cluster>_standby with for_standbys): one p0000.. option per shard with the owning node''s conninfo (its standby''s, for standbys); only changed options are altered. options: PL/Proxy settings (defaults connection_lifetime 1800, disable_binary 1; NULL keeps the server''s own). Returns the server name.';
 
 CREATE FUNCTION @extschema@.read_cluster(cluster text) RETURNS text
     AS 'MODULE_PATHNAME', 'shardroute_read_cluster' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
@@ -597,7 +573,7 @@ COMMENT ON FUNCTION @extschema@.read_cluster(text) IS
 CREATE FUNCTION @extschema@.replication_caught_up(standby text) RETURNS bool
     AS 'MODULE_PATHNAME', 'shardroute_replication_caught_up' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.replication_caught_up(text) IS
-'True when the standby streams from this server and has replayed everything this server has flushed: check it before promoting.';
+'True when the standby streams from this server and has replayed everything sent to it (replay_lsn = sent_lsn): check it before promoting.';
 
 CREATE FUNCTION @extschema@.move_node(name text, host text, port int DEFAULT NULL, dbname text DEFAULT NULL)
 RETURNS void
@@ -605,9 +581,8 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE c text;
 BEGIN
     PERFORM shardroute._lock_catalog();
-    -- the node is somewhere else now: an old plproxy_host would keep PL/Proxy on the old server
     PERFORM shardroute.alter_node(move_node.name, host => move_node.host, port => move_node.port,
-                                  dbname => move_node.dbname, plproxy_host => '');
+                                  dbname => move_node.dbname);
     -- every PL/Proxy server of a cluster that uses the node (as owner, or as an owner's standby)
     FOR c IN SELECT DISTINCT r.cluster FROM shardroute.shard_range r
               WHERE r.node = move_node.name
@@ -624,14 +599,10 @@ BEGIN
     END LOOP;
 END $$;
 COMMENT ON FUNCTION @extschema@.move_node(text, text, int, text) IS
-'The configuration half of moving a shard database to a new host: updates the node (clearing its plproxy_host) and re-syncs every PL/Proxy server (primary and standby clusters) that uses it, in one transaction.';
+'The configuration half of moving a shard database to a new host: updates the node and re-syncs every PL/Proxy server (primary and standby clusters) that uses it, in one transaction.';
 
 REVOKE EXECUTE ON FUNCTION @extschema@.plproxy_sync(text, text, bool, jsonb),
                            @extschema@.move_node(text, text, int, text) FROM PUBLIC;
-
--- Replication state is what pg_stat_replication shows only to pg_read_all_stats.
-REVOKE EXECUTE ON FUNCTION @extschema@.standby_status(), @extschema@.replication_caught_up(text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION @extschema@.standby_status(), @extschema@.replication_caught_up(text) TO pg_read_all_stats;
 
 ------------------------------------------------------------------------------
 -- Citus: node registration from the catalog, drift, distributed-table checks.
@@ -653,10 +624,6 @@ DECLARE
     factor int := 1;
     kinds jsonb := '{}';
 BEGIN
-    IF tbl IS NULL THEN
-        RAISE EXCEPTION 'table must not be NULL' USING ERRCODE = 'null_value_not_allowed',
-            HINT = 'Pass the table to check, e.g. citus_check_table(''app_model''::regclass).';
-    END IF;
     IF citus THEN
         EXECUTE 'SELECT count(*)::int FROM pg_dist_node WHERE isactive AND noderole = ''primary'' AND groupid <> 0'
             INTO workers;
@@ -714,8 +681,7 @@ DECLARE
     citus bool := EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus');
     present bool;
 BEGIN
-    dry_run := coalesce(dry_run, false);  -- NULL is the default
-    IF NOT citus AND NOT dry_run THEN
+    IF NOT citus AND NOT coalesce(dry_run, false) THEN
         RAISE EXCEPTION 'Citus is not installed in this database' USING ERRCODE = 'undefined_object',
             HINT = 'CREATE EXTENSION citus; on the coordinator and every worker (or pass dry_run => true to see the commands).';
     END IF;

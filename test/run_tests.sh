@@ -16,6 +16,7 @@ ensure_packages
 step "build and install"
 make -s -j"$(nproc)" >/dev/null || die "build failed"
 make -s install >/dev/null || die "make install failed"
+make -s checkver || die "the control file, META.json and the install scripts disagree"
 
 work=$(make_workdir shardroute-test)
 [ -n "${KEEP_WORK:-}" ] || trap 'rm -rf "$work"' EXIT
