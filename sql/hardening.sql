@@ -102,6 +102,10 @@ SELECT shardroute.set_read_weight('ga', 'ha', 1e-320);
 SELECT shardroute.set_read_weight('ga', 'ha', 1e308);
 SELECT shardroute.set_read_weight('ga', 'ha', 1);
 SELECT shardroute.citus_check_table(NULL);
+-- the owner's raw rows go through the same row rules (no internal errors)
+INSERT INTO shardroute.read_member VALUES ('ga', 'hb', 'NaN');
+INSERT INTO shardroute.read_member VALUES ('ga', 'hb', '-Infinity');
+INSERT INTO shardroute.node (name, host, port) VALUES ('hx', 'h', NULL);
 -- a 100 kB name is quoted shortly in the error, not echoed whole
 DO $$
 DECLARE m text; d text;

@@ -153,109 +153,35 @@ using shardroute::pg::pg_call;
 
 namespace {
 
-// A trigger row's columns as text (intervals as microseconds), keyed by column name.
-using Row = std::map<std::string, std::optional<std::string>>;
-
-// Copies the tuple's values out as C strings: PostgreSQL work only, so it runs
-// under pg_call and hands plain pointers back.
-char **row_values(HeapTuple tuple, TupleDesc desc) {
-    return pg_call([tuple, desc]() -> char ** {
-        auto **values = static_cast<char **>(palloc0(sizeof(char *) * desc->natts));
+// A trigger row as the codec reads it (topology/codec.hpp): row_to_json() of
+// the tuple, with an interval column also given as <column>_us microseconds,
+// counted as extract(epoch) counts them (the rule _snapshot() uses). An
+// interval too long for int64 microseconds saturates, and the row rules refuse
+// it. PostgreSQL work only, so it runs under pg_call and hands back a C string.
+char *row_json(HeapTuple tuple, TupleDesc desc) {
+    return pg_call([tuple, desc]() -> char * {
+        Datum row = heap_copy_tuple_as_datum(tuple, desc);
+        StringInfoData out;
+        initStringInfo(&out);
+        char *json = text_to_cstring(DatumGetTextPP(DirectFunctionCall1(row_to_json, row)));
+        appendStringInfoString(&out, json);
         for (int i = 0; i < desc->natts; ++i) {
             Form_pg_attribute att = TupleDescAttr(desc, i);
-            if (att->attisdropped)
-                continue;
             bool isnull;
+            if (att->attisdropped || att->atttypid != INTERVALOID)
+                continue;
             Datum d = heap_getattr(tuple, i + 1, desc, &isnull);
             if (isnull)
                 continue;
-            if (att->atttypid == INTERVALOID) {
-                // seconds as extract(epoch) counts them, the same rule _snapshot() uses; an
-                // interval too long for int64 microseconds saturates, and the row rules refuse it
-                double seconds = DatumGetFloat8(DirectFunctionCall2(interval_part, CStringGetTextDatum("epoch"), d));
-                double us = seconds * 1e6;
-                values[i] = psprintf(INT64_FORMAT, us >= 9.2e18    ? PG_INT64_MAX
-                                                   : us <= -9.2e18 ? PG_INT64_MIN
-                                                                   : static_cast<int64>(std::llround(us)));
-            } else {
-                values[i] = SPI_getvalue(tuple, desc, i + 1);
-            }
+            double us = DatumGetFloat8(DirectFunctionCall2(interval_part, CStringGetTextDatum("epoch"), d)) * 1e6;
+            int64 clamped = us >= 9.2e18    ? PG_INT64_MAX
+                            : us <= -9.2e18 ? PG_INT64_MIN
+                                            : static_cast<int64>(std::llround(us));
+            out.len--; // reopen the object: drop its closing brace
+            appendStringInfo(&out, ",\"%s_us\":" INT64_FORMAT "}", NameStr(att->attname), clamped);
         }
-        return values;
+        return out.data;
     });
-}
-
-Row read_row(HeapTuple tuple, TupleDesc desc) {
-    char **values = row_values(tuple, desc);
-    Row row;
-    for (int i = 0; i < desc->natts; ++i) {
-        Form_pg_attribute att = TupleDescAttr(desc, i);
-        if (att->attisdropped)
-            continue;
-        row[NameStr(att->attname)] = values[i] ? std::optional<std::string>(values[i]) : std::nullopt;
-    }
-    return row;
-}
-
-std::string need(const Row &r, const char *col) {
-    auto it = r.find(col);
-    return it != r.end() && it->second ? *it->second : std::string();
-}
-std::optional<std::string> maybe(const Row &r, const char *col) {
-    auto it = r.find(col);
-    return it != r.end() ? it->second : std::nullopt;
-}
-std::optional<int64_t> maybe_int(const Row &r, const char *col) {
-    auto v = maybe(r, col);
-    return v ? std::optional<int64_t>(std::stoll(*v)) : std::nullopt;
-}
-
-// The row rules of one catalog table, applied to a row about to be written.
-std::vector<topology::Problem> check_row(const std::string &table, const Row &r, const Row *old) {
-    using namespace topology;
-    if (table == "node") {
-        topology::Node n;
-        n.name = need(r, "name");
-        n.host = need(r, "host");
-        n.port = static_cast<int>(maybe_int(r, "port").value_or(0));
-        n.dbname = maybe(r, "dbname");
-        n.options = maybe(r, "options");
-        n.citus_role = maybe(r, "citus_role");
-        n.citus_node_name = maybe(r, "citus_node_name");
-        n.plproxy_host = maybe(r, "plproxy_host");
-        n.primary_node = maybe(r, "primary_node");
-        n.max_lag_us = maybe_int(r, "max_lag");
-        n.max_lag_bytes = maybe_int(r, "max_lag_bytes");
-        n.application_name = maybe(r, "application_name");
-        return check_node(n);
-    }
-    if (table == "shard_cluster") {
-        Cluster c{need(r, "name"), static_cast<int>(maybe_int(r, "shard_count").value_or(0)), need(r, "algorithm"),
-                  maybe(r, "proxy_node"), maybe(r, "standby_proxy_node")};
-        auto problems = check_cluster(c);
-        if (old && maybe_int(*old, "shard_count") != maybe_int(r, "shard_count"))
-            problems.push_back(Problem{ObjectKind::cluster,
-                                       c.name,
-                                       {},
-                                       "shard count fixed",
-                                       "shard count fixed: the shard count of cluster \"" + c.name +
-                                           "\" cannot change (" + need(*old, "shard_count") + " to " +
-                                           need(r, "shard_count") + ")",
-                                       "Shards hold data under hash & (count - 1); drop_cluster() and create it "
-                                       "again only if it holds no data."});
-        return problems;
-    }
-    if (table == "shard_range")
-        return check_range(ShardRange{need(r, "cluster"), need(r, "node"),
-                                      static_cast<int>(maybe_int(r, "first_shard").value_or(-1)),
-                                      static_cast<int>(maybe_int(r, "last_shard").value_or(-1))});
-    if (table == "read_group")
-        return check_read_group(ReadGroup{need(r, "name"), need(r, "write_node"), need(r, "setting")});
-    if (table == "read_member")
-        // strtod, not stod: a subnormal weight (1e-320) is a valid tiny number, not an error
-        return check_member(
-            ReadMember{need(r, "read_group"), need(r, "node"), std::strtod(need(r, "weight").c_str(), nullptr)});
-    return {};
 }
 
 TriggerData *trigger_data(FunctionCallInfo fcinfo) {
@@ -272,12 +198,11 @@ SHARDROUTE_FUNCTION(shardroute_check_row) {
     bool update = TRIGGER_FIRED_BY_UPDATE(td->tg_event);
     HeapTuple tuple = update ? td->tg_newtuple : td->tg_trigtuple;
     TupleDesc desc = RelationGetDescr(td->tg_relation);
-    std::string table = RelationGetRelationName(td->tg_relation);
-    Row row = read_row(tuple, desc);
-    std::optional<Row> old;
-    if (update)
-        old = read_row(td->tg_trigtuple, desc);
-    auto problems = check_row(table, row, old ? &*old : nullptr);
+    char *row = row_json(tuple, desc);
+    char *before = update ? row_json(td->tg_trigtuple, desc) : nullptr;
+    std::string old_row = before ? before : "";
+    auto problems =
+        topology::check_catalog_row(RelationGetRelationName(td->tg_relation), row, before ? &old_row : nullptr);
     if (!problems.empty())
         topology::raise_problems(problems, "");
     return PointerGetDatum(tuple);

@@ -2,13 +2,16 @@
 
 #include "common/error.hpp"
 #include "hash/algorithm.hpp"
+#include "topology/codec.hpp"
 #include "topology/conninfo.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
+#include <tuple>
 
 namespace shardroute::topology {
 
@@ -31,14 +34,14 @@ struct Collector {
     std::string name;
     std::string detail;
 
-    void add(std::string rule, const std::string &what, std::string hint = {}) {
-        out.push_back(Problem{kind, name, detail, rule, rule + ": " + what, std::move(hint)});
+    void add(Field field, std::string rule, const std::string &what, std::string hint = {}) {
+        out.push_back(Problem{kind, name, detail, field, rule, rule + ": " + what, std::move(hint)});
     }
 };
 
 void check_name(Collector &c, const std::string &what, const std::string &name) {
     if (!valid_name(name))
-        c.add("invalid name",
+        c.add(Field::name, "invalid name",
               fmt::format("{} name {} must be 1 to 63 bytes without control characters", what, q(name)));
 }
 
@@ -69,29 +72,32 @@ std::vector<Problem> check_node(const Node &n) {
     Collector c{out, ObjectKind::node, n.name, {}};
     check_name(c, "node", n.name);
     if (n.host.empty() || has_control(n.host))
-        c.add("invalid host",
+        c.add(Field::host, "invalid host",
               fmt::format("host {} of node {} must be non-empty without control characters", q(n.host), q(n.name)));
     if (n.plproxy_host && (n.plproxy_host->empty() || has_control(*n.plproxy_host)))
-        c.add("invalid plproxy_host",
+        c.add(Field::plproxy_host, "invalid plproxy_host",
               fmt::format("plproxy_host {} of node {} must be non-empty without control characters", q(*n.plproxy_host),
                           q(n.name)),
               "plproxy_host is the host PL/Proxy connects to when it differs from host; NULL means host.");
     if (n.port < 1 || n.port > 65535)
-        c.add("invalid port", fmt::format("port {} of node {} is not between 1 and 65535", n.port, q(n.name)));
+        c.add(Field::port, "invalid port",
+              fmt::format("port {} of node {} is not between 1 and 65535", n.port, q(n.name)));
     if (n.dbname && (n.dbname->empty() || n.dbname->size() > 63 || has_control(*n.dbname)))
-        c.add("invalid dbname", fmt::format("dbname {} of node {} must be 1 to 63 bytes without control characters",
-                                            q(*n.dbname), q(n.name)));
+        c.add(Field::dbname, "invalid dbname",
+              fmt::format("dbname {} of node {} must be 1 to 63 bytes without control characters", q(*n.dbname),
+                          q(n.name)));
     if (n.options) {
         try {
             for (const auto &p : check_options(parse_options(*n.options)))
-                c.add(p.rule, p.message, p.hint);
+                c.add(Field::options, p.rule, p.message, p.hint);
         } catch (const Error &e) {
-            c.add("invalid options", fmt::format("{}: {}", e.what(), e.detail()), e.hint());
+            c.add(Field::options, "invalid options", fmt::format("{}: {}", e.what(), e.detail()), e.hint());
         }
     }
     if (n.citus_role && *n.citus_role != "coordinator" && *n.citus_role != "worker")
-        c.add("invalid citus role", fmt::format("citus_role {} of node {} is neither 'coordinator' nor 'worker'",
-                                                q(*n.citus_role), q(n.name)));
+        c.add(
+            Field::citus_role, "invalid citus role",
+            fmt::format("citus_role {} of node {} is neither 'coordinator' nor 'worker'", q(*n.citus_role), q(n.name)));
     if (n.citus_node_name) {
         const std::string &cn = *n.citus_node_name;
         auto colon = cn.rfind(':');
@@ -103,31 +109,45 @@ std::vector<Problem> check_node(const Node &n) {
                  std::stoi(port) >= 1 && std::stoi(port) <= 65535;
         }
         if (!ok)
-            c.add("invalid citus node name",
+            c.add(Field::citus_node_name, "invalid citus node name",
                   fmt::format("citus_node_name {} of node {} is not host or host:port", q(cn), q(n.name)),
                   "CITUS_NODE_NAME is the host:port the coordinator uses to reach the worker, e.g. "
                   "'citus_worker1:5432'.");
     }
     if (n.is_standby()) {
         if (*n.primary_node == n.name)
-            c.add("cycle", fmt::format("standby {} names itself as its primary", q(n.name)));
+            c.add(Field::primary_node, "cycle", fmt::format("standby {} names itself as its primary", q(n.name)));
         if (n.max_lag_us && *n.max_lag_us < 0)
-            c.add("invalid max_lag", fmt::format("max_lag of standby {} is negative", q(n.name)));
+            c.add(Field::max_lag, "invalid max_lag", fmt::format("max_lag of standby {} is negative", q(n.name)));
         else if (n.max_lag_us && *n.max_lag_us > max_lag_limit_us)
-            c.add("invalid max_lag", fmt::format("max_lag of standby {} is more than 1 year", q(n.name)),
+            c.add(Field::max_lag, "invalid max_lag",
+                  fmt::format("max_lag of standby {} is more than 1 year", q(n.name)),
                   "A standby that may be a year behind is not a read replica; drop it from READ lists instead.");
         if (n.max_lag_bytes && *n.max_lag_bytes < 0)
-            c.add("invalid max_lag_bytes", fmt::format("max_lag_bytes of standby {} is negative", q(n.name)));
+            c.add(Field::max_lag_bytes, "invalid max_lag_bytes",
+                  fmt::format("max_lag_bytes of standby {} is negative", q(n.name)));
         if (n.application_name &&
             (n.application_name->empty() || n.application_name->size() > 63 || has_control(*n.application_name)))
-            c.add("invalid application_name",
+            c.add(Field::application_name, "invalid application_name",
                   fmt::format("application_name {} of standby {} must be 1 to 63 bytes without control characters",
                               q(*n.application_name), q(n.name)));
     } else if (n.max_lag_us || n.max_lag_bytes || n.application_name) {
-        c.add("standby setting on a primary",
+        c.add(Field::none, "standby setting on a primary",
               fmt::format("node {} has max_lag, max_lag_bytes or application_name but no primary", q(n.name)),
               "Register standbys with shardroute.add_standby().");
     }
+    return out;
+}
+
+std::vector<Problem> check_cluster_change(const Cluster &before, const Cluster &after) {
+    std::vector<Problem> out;
+    Collector c{out, ObjectKind::cluster, after.name, {}};
+    if (before.shard_count != after.shard_count)
+        c.add(Field::shard_count, "shard count fixed",
+              fmt::format("the shard count of cluster {} cannot change ({} to {})", q(after.name), before.shard_count,
+                          after.shard_count),
+              "Shards hold data under hash & (count - 1); drop_cluster() and create it again only if it holds no "
+              "data.");
     return out;
 }
 
@@ -138,17 +158,17 @@ std::vector<Problem> check_cluster(const Cluster &cl) {
     // PL/Proxy's server for the cluster's standbys is named <cluster>_standby, and
     // PostgreSQL names are at most 63 bytes
     if (valid_name(cl.name) && cl.name.size() > 63 - std::string_view("_standby").size())
-        c.add("invalid name",
+        c.add(Field::name, "invalid name",
               fmt::format("cluster name {} is longer than 55 bytes, so {}_standby cannot name its standby server",
                           q(cl.name), cl.name),
               "Use a shorter PL_PROXY_CLUSTER_NAME.");
     if (cl.shard_count < 1 || cl.shard_count > max_shard_count || (cl.shard_count & (cl.shard_count - 1)) != 0)
-        c.add("shard count not a power of 2",
+        c.add(Field::shard_count, "shard count not a power of 2",
               fmt::format("shard count {} of cluster {} is not a power of 2 between 1 and {}", cl.shard_count,
                           q(cl.name), max_shard_count),
               "PL/Proxy picks partition hash & (count - 1): use 2, 4, 8, ... 1024. It cannot change once data exists.");
     if (!hash::find_algorithm(cl.algorithm))
-        c.add("unknown algorithm",
+        c.add(Field::algorithm, "unknown algorithm",
               fmt::format("cluster {} uses unknown hash algorithm {}", q(cl.name), q(cl.algorithm)),
               "Known algorithms: " + hash::known_algorithms() + ".");
     return out;
@@ -158,8 +178,9 @@ std::vector<Problem> check_range(const ShardRange &r) {
     std::vector<Problem> out;
     Collector c{out, ObjectKind::shard_range, r.cluster, r.node};
     if (r.first < 0 || r.last < r.first)
-        c.add("invalid range", fmt::format("shards [{}, {}] of cluster {} on node {}: need 0 <= first <= last", r.first,
-                                           r.last, q(r.cluster), q(r.node)));
+        c.add(Field::shards, "invalid range",
+              fmt::format("shards [{}, {}] of cluster {} on node {}: need 0 <= first <= last", r.first, r.last,
+                          q(r.cluster), q(r.node)));
     return out;
 }
 
@@ -168,7 +189,8 @@ std::vector<Problem> check_read_group(const ReadGroup &g) {
     Collector c{out, ObjectKind::read_group, g.name, {}};
     check_name(c, "read group", g.name);
     if (g.setting != reporting_databases && g.setting != load_balanced_apps)
-        c.add("invalid setting", fmt::format("read group {} comes from unknown setting {}", q(g.name), q(g.setting)));
+        c.add(Field::setting, "invalid setting",
+              fmt::format("read group {} comes from unknown setting {}", q(g.name), q(g.setting)));
     return out;
 }
 
@@ -176,8 +198,9 @@ std::vector<Problem> check_member(const ReadMember &m) {
     std::vector<Problem> out;
     Collector c{out, ObjectKind::read_member, m.read_group, m.node};
     if (!std::isfinite(m.weight) || m.weight < 0)
-        c.add("invalid weight", fmt::format("weight {} of {} in read group {} must be a finite number >= 0", m.weight,
-                                            q(m.node), q(m.read_group)));
+        c.add(Field::weight, "invalid weight",
+              fmt::format("weight {} of {} in read group {} must be a finite number >= 0", m.weight, q(m.node),
+                          q(m.read_group)));
     return out;
 }
 
@@ -195,7 +218,7 @@ std::vector<Problem> validate(const Topology &t) {
         Collector c{out, ObjectKind::node, n.name, {}};
         const Node *primary = t.find_node(*n.primary_node);
         if (!primary) {
-            c.add("unknown node",
+            c.add(Field::primary_node, "unknown node",
                   fmt::format("primary {} of standby {} does not exist", q(*n.primary_node), q(n.name)));
         } else if (primary->is_standby()) {
             // follow the chain to tell a cycle from a plain cascade
@@ -210,10 +233,11 @@ std::vector<Problem> validate(const Topology &t) {
                 p = t.find_node(*p->primary_node);
             }
             if (cycle)
-                c.add("cycle", fmt::format("standby {} is part of a cycle of primaries through {}", q(n.name),
-                                           q(primary->name)));
+                c.add(
+                    Field::primary_node, "cycle",
+                    fmt::format("standby {} is part of a cycle of primaries through {}", q(n.name), q(primary->name)));
             else
-                c.add("standby of a standby",
+                c.add(Field::primary_node, "standby of a standby",
                       fmt::format("primary {} of standby {} is itself a standby of {}", q(primary->name), q(n.name),
                                   q(*primary->primary_node)),
                       "Name the standby's real primary: lag is read from that primary's pg_stat_replication.");
@@ -224,21 +248,23 @@ std::vector<Problem> validate(const Topology &t) {
     for (const auto &cl : t.clusters) {
         append(check_cluster(cl));
         Collector c{out, ObjectKind::cluster, cl.name, {}};
-        for (const auto &[what, proxy] :
-             {std::pair<const char *, const std::optional<std::string> *>{"proxy_node", &cl.proxy_node},
-              {"standby_proxy_node", &cl.standby_proxy_node}}) {
+        for (const auto &[what, field, proxy] :
+             {std::tuple<const char *, Field, const std::optional<std::string> *>{"proxy_node", Field::proxy_node,
+                                                                                  &cl.proxy_node},
+              {"standby_proxy_node", Field::standby_proxy_node, &cl.standby_proxy_node}}) {
             if (!*proxy)
                 continue;
             const Node *p = t.find_node(**proxy);
             if (!p)
-                c.add("unknown node", fmt::format("{} {} of cluster {} does not exist", what, q(**proxy), q(cl.name)));
+                c.add(field, "unknown node",
+                      fmt::format("{} {} of cluster {} does not exist", what, q(**proxy), q(cl.name)));
             else if (p->is_standby())
-                c.add("proxy is a standby",
+                c.add(field, "proxy is a standby",
                       fmt::format("{} {} of cluster {} is a standby; proxies must be writable databases", what,
                                   q(**proxy), q(cl.name)));
         }
         if (cl.proxy_node && cl.standby_proxy_node && *cl.proxy_node == *cl.standby_proxy_node)
-            c.add("same proxy for standbys",
+            c.add(Field::standby_proxy_node, "same proxy for standbys",
                   fmt::format("cluster {} uses {} both as proxy and as standby proxy", q(cl.name), q(*cl.proxy_node)),
                   "The standby cluster's functions must live in a separate database (PROXY_FOR_STANDBYS).");
 
@@ -248,7 +274,7 @@ std::vector<Problem> validate(const Topology &t) {
                 mine.push_back(&r);
         if (mine.empty()) {
             // reported, but a COMMIT may leave it so: a cluster is created, then filled
-            c.add("no shards assigned",
+            c.add(Field::shards, "no shards assigned",
                   fmt::format("cluster {} has no shard ranges: every lookup in it fails", q(cl.name)),
                   "Assign its shards with shardroute.assign_shards(), or drop it with shardroute.drop_cluster().");
             out.back().incomplete = true;
@@ -264,13 +290,15 @@ std::vector<Problem> validate(const Topology &t) {
                 continue; // reported by check_range
             if (r->first > next) {
                 if (next == 0)
-                    c.add("not starting at 0", fmt::format("shard ranges of cluster {} start at {}, not 0 (node {})",
-                                                           q(cl.name), r->first, q(r->node)));
+                    c.add(Field::shards, "not starting at 0",
+                          fmt::format("shard ranges of cluster {} start at {}, not 0 (node {})", q(cl.name), r->first,
+                                      q(r->node)));
                 else
-                    c.add("gap", fmt::format("shards {}..{} of cluster {} are assigned to no node (between {} and {})",
-                                             next, r->first - 1, q(cl.name), q(prev->node), q(r->node)));
+                    c.add(Field::shards, "gap",
+                          fmt::format("shards {}..{} of cluster {} are assigned to no node (between {} and {})", next,
+                                      r->first - 1, q(cl.name), q(prev->node), q(r->node)));
             } else if (r->first < next && prev) {
-                c.add("overlap",
+                c.add(Field::shards, "overlap",
                       fmt::format("shards {}..{} of cluster {} are assigned to both {} and {}", r->first,
                                   std::min<long>(next - 1, r->last), q(cl.name), q(prev->node), q(r->node)),
                       "Use shardroute.assign_shards(), which moves shards from their old node.");
@@ -281,11 +309,13 @@ std::vector<Problem> validate(const Topology &t) {
             }
         }
         if (next < cl.shard_count)
-            c.add("gap", fmt::format("shards {}..{} of cluster {} are assigned to no node", next, cl.shard_count - 1,
-                                     q(cl.name)));
+            c.add(Field::shards, "gap",
+                  fmt::format("shards {}..{} of cluster {} are assigned to no node", next, cl.shard_count - 1,
+                              q(cl.name)));
         else if (prev && next > cl.shard_count)
-            c.add("range beyond shard count", fmt::format("cluster {} has {} shards but shard {} is assigned (node {})",
-                                                          q(cl.name), cl.shard_count, next - 1, q(prev->node)));
+            c.add(Field::shards, "range beyond shard count",
+                  fmt::format("cluster {} has {} shards but shard {} is assigned (node {})", q(cl.name), cl.shard_count,
+                              next - 1, q(prev->node)));
     }
 
     // shard ranges: each names a cluster and a primary node
@@ -293,14 +323,15 @@ std::vector<Problem> validate(const Topology &t) {
         append(check_range(r));
         Collector c{out, ObjectKind::shard_range, r.cluster, r.node};
         if (!t.find_cluster(r.cluster))
-            c.add("unknown cluster",
+            c.add(Field::cluster, "unknown cluster",
                   fmt::format("shards [{}, {}] name unknown cluster {}", r.first, r.last, q(r.cluster)));
         const Node *n = t.find_node(r.node);
         if (!n)
-            c.add("unknown node", fmt::format("shards [{}, {}] of cluster {} name unknown node {}", r.first, r.last,
-                                              q(r.cluster), q(r.node)));
+            c.add(Field::node, "unknown node",
+                  fmt::format("shards [{}, {}] of cluster {} name unknown node {}", r.first, r.last, q(r.cluster),
+                              q(r.node)));
         else if (n->is_standby())
-            c.add("shards on a standby",
+            c.add(Field::node, "shards on a standby",
                   fmt::format("shards [{}, {}] of cluster {} are assigned to standby {}", r.first, r.last, q(r.cluster),
                               q(r.node)),
                   "Assign shards to the primary; its standbys are found through their primary_node.");
@@ -312,10 +343,10 @@ std::vector<Problem> validate(const Topology &t) {
         Collector c{out, ObjectKind::read_group, g.name, {}};
         const Node *w = t.find_node(g.write_node);
         if (!w)
-            c.add("unknown node",
+            c.add(Field::write_node, "unknown node",
                   fmt::format("WRITE node {} of read group {} does not exist", q(g.write_node), q(g.name)));
         else if (w->is_standby())
-            c.add("write node is a standby",
+            c.add(Field::write_node, "write node is a standby",
                   fmt::format("WRITE node {} of read group {} is a standby", q(g.write_node), q(g.name)));
         std::map<std::string, std::vector<std::string>> masters; // master -> members that lead to it
         for (const auto &m : t.members) {
@@ -335,7 +366,7 @@ std::vector<Problem> validate(const Topology &t) {
                     list += (i ? ", " : "") + q(via[i]);
                 list += ")";
             }
-            c.add("more than one master",
+            c.add(Field::read_list, "more than one master",
                   fmt::format("READ list of read group {} refers to {} masters: {}", q(g.name), masters.size(), list),
                   "A READ list may hold one master and standbys of that master only.");
         }
@@ -344,13 +375,33 @@ std::vector<Problem> validate(const Topology &t) {
         append(check_member(m));
         Collector c{out, ObjectKind::read_member, m.read_group, m.node};
         if (!t.find_read_group(m.read_group))
-            c.add("unknown read group",
+            c.add(Field::read_group, "unknown read group",
                   fmt::format("member {} names unknown read group {}", q(m.node), q(m.read_group)));
         if (!t.find_node(m.node))
-            c.add("unknown node",
+            c.add(Field::node, "unknown node",
                   fmt::format("READ list of read group {} names unknown node {}", q(m.read_group), q(m.node)));
     }
     return out;
+}
+
+std::vector<Problem> check_catalog_row(std::string_view table, const std::string &row, const std::string *before) {
+    nlohmann::json now = nlohmann::json::parse(row);
+    if (table == "node")
+        return check_node(decode_node(now));
+    if (table == "shard_cluster") {
+        auto problems = check_cluster(decode_cluster(now));
+        if (before)
+            for (auto &p : check_cluster_change(decode_cluster(nlohmann::json::parse(*before)), decode_cluster(now)))
+                problems.push_back(std::move(p));
+        return problems;
+    }
+    if (table == "shard_range")
+        return check_range(decode_range(now));
+    if (table == "read_group")
+        return check_read_group(decode_read_group(now));
+    if (table == "read_member")
+        return check_member(decode_member(now));
+    return {};
 }
 
 std::vector<Problem> blocking(std::vector<Problem> problems) {

@@ -1,21 +1,57 @@
-// The catalog's rules (DESIGN.md, "CommCare rules"): every problem at once,
-// each naming its rule and the objects involved.
+// The catalog's rules (the CommCare rules of README.md, "Topology catalog"):
+// every problem at once, each naming its rule, the objects and the field involved.
 #pragma once
 #include "common/cpp_only.hpp"
 
 #include "topology/model.hpp"
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace shardroute::topology {
 
 enum class ObjectKind { node, cluster, shard_range, read_group, read_member };
 
+// The column (or, for the cross-row rules, the part of the object) a problem is
+// about: how outside formats (the Django settings) point at the line to fix.
+// `none`: the object as a whole.
+enum class Field {
+    none,
+    // node
+    name,
+    host,
+    port,
+    dbname,
+    options,
+    citus_role,
+    citus_node_name,
+    plproxy_host,
+    primary_node,
+    max_lag,
+    max_lag_bytes,
+    application_name,
+    // cluster
+    shard_count,
+    algorithm,
+    proxy_node,
+    standby_proxy_node,
+    shards,
+    // shard range (its cluster and node), read group and member
+    cluster,
+    node,
+    write_node,
+    setting,
+    read_list,
+    read_group,
+    weight
+};
+
 struct Problem {
     ObjectKind kind;
-    std::string name;    // the node, cluster or read group
-    std::string detail;  // for a shard range or read member: the node
+    std::string name;   // the node, cluster or read group
+    std::string detail; // for a shard range or read member: the node
+    Field field;
     std::string rule;    // short rule name, e.g. "gap"
     std::string message; // "rule: what is wrong, naming the objects"
     std::string hint;
@@ -27,12 +63,20 @@ struct Problem {
     std::string object() const;
 };
 
+// Rules about a row that replaces an older one: what may never change.
+std::vector<Problem> check_cluster_change(const Cluster &before, const Cluster &after);
+
 // Rules about one row alone: checked as the row is written.
 std::vector<Problem> check_node(const Node &node);
 std::vector<Problem> check_cluster(const Cluster &cluster);
 std::vector<Problem> check_range(const ShardRange &range);
 std::vector<Problem> check_read_group(const ReadGroup &group);
 std::vector<Problem> check_member(const ReadMember &member);
+
+// The row rules for one row of the catalog table `table`, given as its JSON
+// (see codec.hpp), plus, for an UPDATE, the rules about what may not change.
+// What the row trigger runs.
+std::vector<Problem> check_catalog_row(std::string_view table, const std::string &row, const std::string *before);
 
 // Every rule, row and cross-row: what check_topology() returns and what a
 // committing transaction must satisfy.

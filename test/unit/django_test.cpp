@@ -729,7 +729,8 @@ TEST(django_rule_shard_count_cannot_change) {
     std::string doc = databases(proxy_entry + "," + shards("p1", 0, 1023) + "," + shards("p2", 1024, 2047));
     CHECK_THROWS(
         import(doc, current, false), "23514",
-        "DATABASES['p2']['PLPROXY']['SHARDS']: shard count of cluster \"commcarehq\" cannot change (1024 → 2048)");
+        "DATABASES['p2']['PLPROXY']['SHARDS']: shard count fixed: the shard count of cluster \"commcarehq\" cannot "
+        "change (1024 to 2048)");
     CHECK_THROWS(import(doc, current, true), "23514", "drop_cluster");
     // fine into an empty catalog, or when the count stays
     CHECK_EQ(import(doc).target.clusters.at(0).shard_count, 2048);

@@ -314,12 +314,13 @@ TEST(validate_valid_name) {
 }
 
 TEST(validate_problem_object_labels) {
-    CHECK_EQ((Problem{ObjectKind::node, "p1", "", "", "", ""}.object()), std::string("node \"p1\""));
-    CHECK_EQ((Problem{ObjectKind::cluster, "c", "", "", "", ""}.object()), std::string("cluster \"c\""));
-    CHECK_EQ((Problem{ObjectKind::shard_range, "c", "p1", "", "", ""}.object()),
+    CHECK_EQ((Problem{ObjectKind::node, "p1", "", Field::none, "", "", ""}.object()), std::string("node \"p1\""));
+    CHECK_EQ((Problem{ObjectKind::cluster, "c", "", Field::none, "", "", ""}.object()), std::string("cluster \"c\""));
+    CHECK_EQ((Problem{ObjectKind::shard_range, "c", "p1", Field::none, "", "", ""}.object()),
              std::string("shard range of cluster \"c\" on node \"p1\""));
-    CHECK_EQ((Problem{ObjectKind::read_group, "ucr", "", "", "", ""}.object()), std::string("read group \"ucr\""));
-    CHECK_EQ((Problem{ObjectKind::read_member, "ucr", "s1", "", "", ""}.object()),
+    CHECK_EQ((Problem{ObjectKind::read_group, "ucr", "", Field::none, "", "", ""}.object()),
+             std::string("read group \"ucr\""));
+    CHECK_EQ((Problem{ObjectKind::read_member, "ucr", "s1", Field::none, "", "", ""}.object()),
              std::string("read group \"ucr\" member \"s1\""));
 }
 
@@ -451,4 +452,22 @@ TEST(conninfo_trailing_backslash_dropped_and_control_characters_refused) {
     auto problems = check_options(parse_options("application_name='a\x01z'"));
     CHECK_EQ(problems.size(), size_t{1});
     CHECK_EQ(problems[0].rule, std::string("invalid options"));
+}
+
+TEST(validate_problems_name_their_field) {
+    Topology t = valid_topology();
+    node_named(t, "p2")->port = 0;
+    t.ranges[0].first = 1;
+    bool port = false, shards = false;
+    for (const auto &p : validate(t)) {
+        port = port || (p.rule == "invalid port" && p.field == Field::port);
+        shards = shards || (p.rule == "not starting at 0" && p.field == Field::shards);
+    }
+    CHECK(port);
+    CHECK(shards);
+    Cluster before = t.clusters[0], after = t.clusters[0];
+    after.shard_count *= 2;
+    auto changed = check_cluster_change(before, after);
+    CHECK(changed.size() == 1 && changed[0].field == Field::shard_count && changed[0].rule == "shard count fixed");
+    CHECK(check_cluster_change(before, before).empty());
 }
