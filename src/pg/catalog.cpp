@@ -55,7 +55,7 @@ void forget_check_on_abort(SubXactEvent event, SubTransactionId, SubTransactionI
 // value as a string in the caller's memory context. The latest snapshot, not the
 // transaction's: the cache outlives transactions and must never keep an old view.
 char *fetch_latest(const char *query) {
-    return pg_call([query]() -> char * {
+    return pg_call([query]() noexcept -> char * {
         MemoryContext caller = CurrentMemoryContext;
         if (SPI_connect() != SPI_OK_CONNECT)
             elog(ERROR, "shardroute: SPI_connect failed");
@@ -159,7 +159,7 @@ namespace {
 // interval too long for int64 microseconds saturates, and the row rules refuse
 // it. PostgreSQL work only, so it runs under pg_call and hands back a C string.
 char *row_json(HeapTuple tuple, TupleDesc desc) {
-    return pg_call([tuple, desc]() -> char * {
+    return pg_call([tuple, desc]() noexcept -> char * {
         Datum row = heap_copy_tuple_as_datum(tuple, desc);
         StringInfoData out;
         initStringInfo(&out);
@@ -217,14 +217,14 @@ SHARDROUTE_FUNCTION(shardroute_check_catalog) {
     // see other writers' committed changes: the validation is of what the catalog will be
     // the lock _lock_catalog() takes, taken directly: at COMMIT this runs as the session user
     Oid schema = RelationGetNamespace(trigger_data(fcinfo)->tg_relation);
-    pg_call([schema]() {
+    pg_call([schema]() noexcept {
         Oid node_table = get_relname_relid("node", schema);
         if (OidIsValid(node_table))
             LockRelationOid(node_table, ShareRowExclusiveLock);
     });
     // make the statement that fired this trigger visible to the snapshot below:
     // at an autocommit COMMIT, or under SET CONSTRAINTS ... IMMEDIATE, it is not yet
-    pg_call([]() { CommandCounterIncrement(); });
+    pg_call([]() noexcept { CommandCounterIncrement(); });
     auto problems = topology::blocking(topology::validate(pg::load_topology()));
     if (!problems.empty())
         topology::raise_problems(problems, "invalid shardroute topology: ");
@@ -237,7 +237,7 @@ SHARDROUTE_FUNCTION(shardroute_check_catalog) {
 SHARDROUTE_FUNCTION(shardroute_catalog_changed) {
     TriggerData *td = trigger_data(fcinfo);
     Oid relid = RelationGetRelid(td->tg_relation);
-    pg_call([relid]() { CacheInvalidateRelcacheByRelid(relid); });
+    pg_call([relid]() noexcept { CacheInvalidateRelcacheByRelid(relid); });
     ++catalog_changes;
     return PointerGetDatum(nullptr);
 }

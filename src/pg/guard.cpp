@@ -65,6 +65,25 @@ void capture_current_exception(PendingError &out) noexcept {
     }
 }
 
+void run_guarded(void (*body)(void *), void *arg) {
+    MemoryContext caller_context = CurrentMemoryContext;
+    sigjmp_buf *stack = PG_exception_stack;
+    ErrorData *volatile edata = nullptr;
+    PG_TRY();
+    { body(arg); }
+    PG_CATCH();
+    {
+        MemoryContextSwitchTo(caller_context);
+        edata = CopyErrorData();
+        FlushErrorState();
+    }
+    PG_END_TRY();
+    if (PG_exception_stack != stack) // as pg_duckdb checks: a guarded call must leave the stack as it found it
+        throw Error(sqlstate::internal_error, "shardroute: PostgreSQL's error stack changed during a guarded call");
+    if (edata)
+        throw PgException(edata);
+}
+
 void raise_pending(const PendingError &err) {
     if (err.pg_error)
         ReThrowError(err.pg_error);

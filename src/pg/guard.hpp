@@ -55,42 +55,32 @@ template <typename Fn> Datum invoke(Fn &&fn) {
     raise_pending(err);
 }
 
+// Runs body(arg) under PG_TRY. An ereport(ERROR) comes back as a PgException
+// (its ErrorData copied into the caller's memory context), and a body that
+// leaves PostgreSQL's error stack changed is an internal error. Its frame holds
+// no C++ object, so the longjmp back to it skips nothing.
+void run_guarded(void (*body)(void *), void *arg);
+
 // Runs `fn` (PostgreSQL C code that holds no C++ object with a destructor) and
-// turns an ereport(ERROR) into a PgException. Its result must be a scalar.
+// turns an ereport(ERROR) into a PgException. `fn` must be noexcept (a C++
+// exception must never meet PG_TRY's longjmp buffer) and return a scalar.
 // A PgException must reach invoke(): after a caught PostgreSQL error the
 // transaction is only fit to be aborted.
 template <typename Fn> auto pg_call(Fn &&fn) -> decltype(fn()) {
     using Result = decltype(fn());
+    using Body = std::remove_reference_t<Fn>;
+    // static_assert(std::is_nothrow_invocable_v<Body &>, "what runs inside PG_TRY must be noexcept");
     static_assert(std::is_void_v<Result> || std::is_scalar_v<Result>,
                   "pg_call returns plain data only (a pointer or a number)");
-    MemoryContext caller_context = CurrentMemoryContext;
-    ErrorData *volatile edata = nullptr;
     if constexpr (std::is_void_v<Result>) {
-        PG_TRY();
-        { fn(); }
-        PG_CATCH();
-        {
-            MemoryContextSwitchTo(caller_context);
-            edata = CopyErrorData();
-            FlushErrorState();
-        }
-        PG_END_TRY();
-        if (edata)
-            throw PgException(edata);
+        run_guarded([](void *f) { (*static_cast<Body *>(f))(); }, static_cast<void *>(&fn));
     } else {
-        volatile Result result{}; // volatile: it lives across sigsetjmp
-        PG_TRY();
-        { result = fn(); }
-        PG_CATCH();
-        {
-            MemoryContextSwitchTo(caller_context);
-            edata = CopyErrorData();
-            FlushErrorState();
-        }
-        PG_END_TRY();
-        if (edata)
-            throw PgException(edata);
-        return result;
+        struct Call {
+            Body *fn;
+            Result result;
+        } call{&fn, Result{}};
+        run_guarded([](void *c) { static_cast<Call *>(c)->result = (*static_cast<Call *>(c)->fn)(); }, &call);
+        return call.result;
     }
 }
 

@@ -6,6 +6,7 @@
 
 #include "pg/call_site.hpp"
 #include "pg/catalog.hpp"
+#include "pg/datum.hpp"
 #include "pg/guard.hpp"
 #include "pg/hashing.hpp"
 #include "pg/lookup.hpp"
@@ -62,7 +63,7 @@ int32_t owner_of(const ClusterRoute &route, uint32_t shard) {
 
 Datum node_name_datum(const CatalogCache &c, int32_t node) {
     const std::string &name = c.routes.nodes[static_cast<size_t>(node)];
-    return PointerGetDatum(cstring_to_text_with_len(name.data(), static_cast<int>(name.size())));
+    return text_datum_fast(name);
 }
 
 uint32_t text_key_shard(FunctionCallInfo fcinfo, const ClusterRoute &route) {
@@ -167,5 +168,5 @@ SHARDROUTE_FUNCTION(shardroute_conninfo) {
     if (ci.empty())
         throw Error(sqlstate::invalid_object_definition, fmt::format("node {} has invalid options", quoted_name(name)),
                     {}, "SELECT * FROM shardroute.check_topology() lists the problem.");
-    PG_RETURN_TEXT_P(cstring_to_text_with_len(ci.data(), static_cast<int>(ci.size())));
+    return text_datum_fast(ci);
 }

@@ -35,16 +35,16 @@ using namespace shardroute;
 namespace {
 
 std::string quote_ident(const std::string &s) {
-    return pg::pg_call([&s]() { return quote_identifier(s.c_str()); });
+    return pg::pg_call([&s]() noexcept { return quote_identifier(s.c_str()); });
 }
 
 std::string quote_literal(const std::string &s) {
-    return pg::pg_call([&s]() { return quote_literal_cstr(s.c_str()); });
+    return pg::pg_call([&s]() noexcept { return quote_literal_cstr(s.c_str()); });
 }
 
 // {"query_timeout": 30, ...} -> settings; values may be strings, numbers or booleans.
 plproxy::Options settings_from_jsonb(Jsonb *doc) {
-    std::string text = pg::pg_call([doc]() { return JsonbToCString(nullptr, &doc->root, VARSIZE(doc)); });
+    std::string text = pg::pg_call([doc]() noexcept { return JsonbToCString(nullptr, &doc->root, VARSIZE(doc)); });
     nlohmann::json j = nlohmann::json::parse(text);
     if (!j.is_object())
         throw Error(sqlstate::invalid_parameter_value, "PL/Proxy options must be a JSON object",
@@ -76,7 +76,7 @@ std::string generated_mark(const std::string &cluster, bool for_standbys) {
 // The role that owns the extension (and so its schema): servers it owns and
 // that carry the mark are shardroute's own.
 Oid extension_owner() {
-    return pg::pg_call([]() {
+    return pg::pg_call([]() noexcept {
         HeapTuple tuple = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(get_namespace_oid("shardroute", false)));
         if (!HeapTupleIsValid(tuple))
             elog(ERROR, "shardroute: schema shardroute not found");
@@ -88,7 +88,7 @@ Oid extension_owner() {
 
 // The comment of a server, copied (NULL when it has none).
 char *server_comment(Oid server_oid) {
-    return pg::pg_call([server_oid]() { return GetComment(server_oid, ForeignServerRelationId, 0); });
+    return pg::pg_call([server_oid]() noexcept { return GetComment(server_oid, ForeignServerRelationId, 0); });
 }
 
 // An existing server as plproxy_sync sees it.
@@ -100,7 +100,7 @@ struct ExistingServer {
 
 // The server's current options, read from its catalog entry (a plain copy).
 std::optional<ExistingServer> server_now(const std::string &server, Oid plproxy_fdw) {
-    ForeignServer *fs = pg::pg_call([&server]() { return GetForeignServerByName(server.c_str(), true); });
+    ForeignServer *fs = pg::pg_call([&server]() noexcept { return GetForeignServerByName(server.c_str(), true); });
     if (!fs)
         return std::nullopt;
     if (fs->fdwid != plproxy_fdw)
@@ -111,7 +111,7 @@ std::optional<ExistingServer> server_now(const std::string &server, Oid plproxy_
     ListCell *cell;
     foreach (cell, fs->options) {
         auto *def = static_cast<DefElem *>(lfirst(cell));
-        out.options.emplace_back(def->defname, pg::pg_call([def]() { return defGetString(def); }));
+        out.options.emplace_back(def->defname, pg::pg_call([def]() noexcept { return defGetString(def); }));
     }
     return out;
 }
@@ -134,8 +134,8 @@ Oid writer_of(const std::string &server, const ExistingServer &existing, const s
     Oid owner = extension_owner();
     if (generated && existing.owner == owner)
         return owner;
-    Oid caller = pg::pg_call([]() { return GetUserId(); });
-    if (pg::pg_call([caller, &existing]() { return is_member_of_role_nosuper(caller, existing.owner); }))
+    Oid caller = pg::pg_call([]() noexcept { return GetUserId(); });
+    if (pg::pg_call([caller, &existing]() noexcept { return is_member_of_role_nosuper(caller, existing.owner); }))
         return caller;
     throw Error(sqlstate::insufficient_privilege, "must be owner of server " + quoted_name(server) + " to sync it",
                 "The server was not created by shardroute.plproxy_sync(); it belongs to its owner.",
@@ -145,7 +145,7 @@ Oid writer_of(const std::string &server, const ExistingServer &existing, const s
 // Runs generated DDL as `role` (the extension owner for shardroute's own
 // servers, else the caller), restoring the current user afterwards.
 void execute_as(Oid role, const std::string &sql) {
-    pg::pg_call([role, &sql]() {
+    pg::pg_call([role, &sql]() noexcept {
         Oid save_user;
         int save_context;
         GetUserIdAndSecContext(&save_user, &save_context);
@@ -165,7 +165,7 @@ void execute_as(Oid role, const std::string &sql) {
 
 Datum text_datum(const std::string &s) {
     return PointerGetDatum(
-        pg::pg_call([&s]() { return cstring_to_text_with_len(s.data(), static_cast<int>(s.size())); }));
+        pg::pg_call([&s]() noexcept { return cstring_to_text_with_len(s.data(), static_cast<int>(s.size())); }));
 }
 
 // The arguments of plproxy_sync, fetched (and detoasted) before any C++ object
@@ -199,7 +199,7 @@ Datum sync_server(const SyncArgs &args) {
     if (args.options)
         given = settings_from_jsonb(args.options);
 
-    Oid fdw = pg::pg_call([]() { return get_foreign_data_wrapper_oid("plproxy", true); });
+    Oid fdw = pg::pg_call([]() noexcept { return get_foreign_data_wrapper_oid("plproxy", true); });
     if (!OidIsValid(fdw))
         throw Error(sqlstate::undefined_object, "foreign-data wrapper \"plproxy\" does not exist", {},
                     "Install PL/Proxy in this database: CREATE EXTENSION plproxy.");
