@@ -38,6 +38,9 @@ include $(PGXS)
 
 -include $(SRCS:.cpp=.d)
 
+# The unit tests are built from the cores with no PostgreSQL include path: a
+# core file (anything outside src/pg/) that includes a PostgreSQL header fails
+# this build. That is what keeps the cores pure C++ (docs/ARCHITECTURE.md).
 UNIT_SRCS = $(sort $(wildcard test/unit/*.cpp))
 UNIT_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Werror -Isrc
 
