@@ -37,6 +37,19 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
                 ELSE format('%s... (%s bytes)', left(name, 200), octet_length(name)) END
 $$;
 
+-- topology changes on a hot standby fail with a clear read-only error
+CREATE OR REPLACE FUNCTION @extschema@._lock_catalog() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- on a hot standby the catalog follows the primary through WAL
+    IF pg_is_in_recovery() THEN
+        RAISE EXCEPTION 'the shardroute catalog is read-only on a standby' USING ERRCODE = 'read_only_sql_transaction',
+            DETAIL = 'This server is a hot standby: its catalog follows the primary through WAL.',
+            HINT = 'Change the topology on the primary; the standbys follow.';
+    END IF;
+    LOCK TABLE shardroute.node IN SHARE ROW EXCLUSIVE MODE;
+END $$;
+
 -- alter_node gains a trailing plproxy_host argument
 DROP FUNCTION @extschema@.alter_node(text, text, int, text, text, text, text, interval, int8, text);
 

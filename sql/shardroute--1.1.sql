@@ -208,9 +208,16 @@ $$;
 -- Serializes writers of the catalog (readers are never blocked), so that two
 -- transactions cannot each pass validation and together break a rule.
 CREATE FUNCTION @extschema@._lock_catalog() RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- on a hot standby the catalog follows the primary through WAL
+    IF pg_is_in_recovery() THEN
+        RAISE EXCEPTION 'the shardroute catalog is read-only on a standby' USING ERRCODE = 'read_only_sql_transaction',
+            DETAIL = 'This server is a hot standby: its catalog follows the primary through WAL.',
+            HINT = 'Change the topology on the primary; the standbys follow.';
+    END IF;
     LOCK TABLE shardroute.node IN SHARE ROW EXCLUSIVE MODE;
-$$;
+END $$;
 
 -- Makes the catalog equal to a snapshot document, touching only rows that differ.
 CREATE FUNCTION @extschema@._apply_snapshot(target jsonb) RETURNS void
