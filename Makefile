@@ -25,6 +25,11 @@ PG_CONFIG ?= pg_config
 
 PG_CPPFLAGS = -I$(CURDIR)/src -isystem $(shell $(PG_CONFIG) --includedir-server) -I$(shell $(PG_CONFIG) --includedir)
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-register -MMD -MP
+# PGXS passes the flags PostgreSQL was built with (gcc's); -Werror is for our
+# own warnings, not for clang not knowing a gcc-only option of theirs.
+ifneq ($(findstring clang,$(CXX)),)
+PG_CXXFLAGS += -Wno-unknown-warning-option
+endif
 SHLIB_LINK  = -lstdc++ -lfmt -lpq
 
 # PostgreSQL's JIT wants LLVM bitcode of every object: compile .cpp files to
