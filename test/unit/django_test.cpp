@@ -1,6 +1,7 @@
-// The Django settings bridge: the user's own settings (seeds/databases.md,
-// seeds/citus-setup.md) import, export and re-import unchanged, and every
-// CommCare rule fails with an error naming the setting to fix.
+// The Django settings format: the settings documents of test/fixtures/django/
+// (CommCare's own layouts, shared with the fuzzer and sql/django.sql) import,
+// export and re-import unchanged, and every CommCare rule fails with an error
+// naming the setting to fix.
 #include "check.hpp"
 
 #include "common/error.hpp"
@@ -9,6 +10,10 @@
 #include "django/django.hpp"
 #include "topology/validate.hpp"
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -19,120 +24,34 @@ namespace {
 
 // ---------------------------------------------------------------- fixtures
 
-// 1. seeds/databases.md: one proxy, two shard databases.
-const std::string plproxy_settings = R"({
-  "USE_PARTITIONED_DATABASE": true,
-  "DATABASES": {
-    "proxy": {"ENGINE": "django.db.backends.postgresql_psycopg2", "NAME": "commcarehq_proxy",
-              "USER": "commcarehq", "PASSWORD": "commcarehq", "HOST": "proxy.db", "PORT": "5432",
-              "PLPROXY": {"PROXY": true}},
-    "p1": {"ENGINE": "django.db.backends.postgresql_psycopg2", "NAME": "commcarehq_p1",
-           "USER": "commcarehq", "PASSWORD": "commcarehq", "HOST": "p1.db", "PORT": "5432",
-           "PLPROXY": {"SHARDS": [0, 511]}},
-    "p2": {"ENGINE": "django.db.backends.postgresql_psycopg2", "NAME": "commcarehq_p2",
-           "USER": "commcarehq", "PASSWORD": "commcarehq", "HOST": "p2.db", "PORT": 5433,
-           "PLPROXY": {"SHARDS": [512, 1023]}}
-  }
-})";
+// The settings documents, read from the repository root (where test/run_tests.sh
+// runs the unit binary). A missing file reads as "" and fails its tests loudly.
+const char *const fixtures_dir = "test/fixtures/django";
 
-// 2. Five partitions of 1024 shards.
-const std::string five_partitions = R"({
-  "DATABASES": {
-    "proxy": {"HOST": "proxy.db", "NAME": "commcarehq_proxy", "USER": "commcarehq", "PLPROXY": {"PROXY": true}},
-    "p1": {"HOST": "p1.db", "NAME": "commcarehq_p1", "USER": "commcarehq", "PLPROXY": {"SHARDS": [0, 204]}},
-    "p2": {"HOST": "p2.db", "NAME": "commcarehq_p2", "USER": "commcarehq", "PLPROXY": {"SHARDS": [205, 409]}},
-    "p3": {"HOST": "p3.db", "NAME": "commcarehq_p3", "USER": "commcarehq", "PLPROXY": {"SHARDS": [410, 614]}},
-    "p4": {"HOST": "p4.db", "NAME": "commcarehq_p4", "USER": "commcarehq", "PLPROXY": {"SHARDS": [615, 819]}},
-    "p5": {"HOST": "p5.db", "NAME": "commcarehq_p5", "USER": "commcarehq", "PLPROXY": {"SHARDS": [820, 1023]}}
-  }
-})";
+std::string fixture(const std::string &name) {
+    std::ifstream in(std::string(fixtures_dir) + "/" + name + ".json", std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
 
-// 3. seeds/databases.md: a standby with its own replication delay.
-const std::string standby_settings = R"({
-  "DATABASES": {
-    "default": {"ENGINE": "django.db.backends.postgresql_psycopg2", "NAME": "commcarehq", "USER": "commcarehq",
-                "PASSWORD": "commcarehq", "HOST": "db0", "PORT": "5432"},
-    "standby1": {"ENGINE": "django.db.backends.postgresql_psycopg2", "NAME": "commcarehq", "USER": "commcarehq",
-                 "PASSWORD": "commcarehq", "HOST": "db0-standby", "PORT": "5432",
-                 "STANDBY": {"MASTER": "default", "ACCEPTABLE_REPLICATION_DELAY": 30}}
-  }
-})";
+std::vector<std::filesystem::path> fixture_files() {
+    std::vector<std::filesystem::path> files;
+    std::error_code ec;
+    for (const auto &entry : std::filesystem::directory_iterator(fixtures_dir, ec))
+        if (entry.is_regular_file() && entry.path().extension() == ".json")
+            files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+    return files;
+}
 
-// 4. seeds/databases.md: REPORTING_DATABASES with a weighted READ list.
-const std::string reporting_settings = R"({
-  "DATABASES": {
-    "default": {"HOST": "db0", "NAME": "commcarehq", "USER": "commcarehq", "PASSWORD": "commcarehq"},
-    "ucr": {"HOST": "ucr0", "NAME": "commcare_ucr", "USER": "commcarehq", "PASSWORD": "commcarehq"},
-    "ucr_standby1": {"HOST": "ucr1", "NAME": "commcare_ucr", "USER": "commcarehq", "PASSWORD": "commcarehq",
-                     "STANDBY": {"MASTER": "ucr"}},
-    "ucr_standby2": {"HOST": "ucr2", "NAME": "commcare_ucr", "USER": "commcarehq", "PASSWORD": "commcarehq",
-                     "STANDBY": {"MASTER": "ucr", "ACCEPTABLE_REPLICATION_DELAY": 10}}
-  },
-  "REPORTING_DATABASES": {
-    "default": "default",
-    "ucr": {"WRITE": "ucr", "READ": [["ucr", 1], ["ucr_standby1", 2], ["ucr_standby2", 2]]}
-  }
-})";
-
-// 5. seeds/databases.md: LOAD_BALANCED_APPS.
-const std::string load_balanced_settings = R"({
-  "DATABASES": {
-    "default": {"HOST": "db0", "NAME": "commcarehq", "USER": "commcarehq", "PASSWORD": "commcarehq"},
-    "standby1": {"HOST": "db0-standby", "NAME": "commcarehq", "USER": "commcarehq", "PASSWORD": "commcarehq",
-                 "STANDBY": {"MASTER": "default", "ACCEPTABLE_REPLICATION_DELAY": 30}}
-  },
-  "LOAD_BALANCED_APPS": {
-    "users": {"WRITE": "default", "READ": [["default", 1], ["standby1", 4]]}
-  }
-})";
-
-// 6. seeds/citus-setup.md, verbatim, plus its REPORTING_DATABASES entry.
-const std::string citus_settings = R"({
-  "DATABASES": {
-    "icds-ucr": {
-        "ENGINE": "django.db.backends.postgresql_psycopg2",
-        "DISABLE_SERVER_SIDE_CURSORS": true,
-        "NAME": "commcare_ucr_citus",
-        "USER": "commcarehq",
-        "PASSWORD": "commcarehq",
-        "HOST": "localhost",
-        "PORT": "5600",
-        "TEST": {
-            "SERIALIZE": false,
-            "DEPENDENCIES": ["citus-ucr-worker1", "citus-ucr-worker2"]
-        },
-        "ROLE": "citus_master"
-    },
-    "citus-ucr-worker1": {
-        "ENGINE": "django.db.backends.postgresql_psycopg2",
-        "DISABLE_SERVER_SIDE_CURSORS": true,
-        "NAME": "commcare_ucr_citus",
-        "USER": "commcarehq",
-        "PASSWORD": "",
-        "HOST": "localhost",
-        "PORT": "5601",
-        "TEST": {"SERIALIZE": false},
-        "ROLE": "citus_worker",
-        "CITUS_NODE_NAME": "citus_worker1:5432"
-    },
-    "citus-ucr-worker2": {
-        "ENGINE": "django.db.backends.postgresql_psycopg2",
-        "DISABLE_SERVER_SIDE_CURSORS": true,
-        "NAME": "commcare_ucr_citus",
-        "USER": "commcarehq",
-        "PASSWORD": "",
-        "HOST": "localhost",
-        "PORT": "5602",
-        "TEST": {"SERIALIZE": false},
-        "ROLE": "citus_worker",
-        "CITUS_NODE_NAME": "citus_worker2:5432"
-    }
-  },
-  "REPORTING_DATABASES": {"icds-ucr-citus": "icds-ucr"}
-})";
-
-const std::vector<std::string> fixtures = {plproxy_settings,   five_partitions,        standby_settings,
-                                           reporting_settings, load_balanced_settings, citus_settings};
+// seeds of CommCare's docs: one proxy and two shard databases (PLPROXY); five partitions of 1024
+// shards; a standby with its own delay; REPORTING_DATABASES with a weighted READ list;
+// LOAD_BALANCED_APPS; the Citus setup with its REPORTING_DATABASES entry
+const std::string plproxy_settings = fixture("plproxy");
+const std::string five_partitions = fixture("five_partitions");
+const std::string standby_settings = fixture("standby");
+const std::string reporting_settings = fixture("reporting_databases");
+const std::string load_balanced_settings = fixture("load_balanced_apps");
+const std::string citus_settings = fixture("citus");
 
 // ---------------------------------------------------------------- helpers
 
@@ -217,9 +136,17 @@ void check_round_trip(const std::string &text, const char *file, int line) {
 
 // ---------------------------------------------------------------- fixtures import and round-trip
 
+// Every document of the directory, the seeds and CommCare's other spellings alike.
 TEST(django_fixtures_round_trip) {
-    for (const auto &f : fixtures)
-        CHECK_ROUND_TRIP(f);
+    auto files = fixture_files();
+    CHECK(files.size() >= 11);
+    for (const auto &path : files) {
+        std::string name = path.stem().string();
+        std::string text = fixture(name);
+        if (text.empty())
+            unit::fail(__FILE__, __LINE__, path.string() + ": empty or unreadable");
+        check_round_trip(text, path.string().c_str(), 0);
+    }
 }
 
 TEST(django_plproxy_fixture) {
@@ -341,10 +268,7 @@ TEST(django_export_shape) {
 // ---------------------------------------------------------------- more shapes
 
 TEST(django_standby_extras_and_fractions_round_trip) {
-    std::string doc = databases(R"("db": {"HOST": "h"},
-        "s": {"HOST": "h2", "STANDBY": {"MASTER": "db", "ACCEPTABLE_REPLICATION_DELAY": 2.5,
-                                       "MAX_LAG_BYTES": 16777216, "APPLICATION_NAME": "s_walreceiver"}})",
-                                R"("REPORTING_DATABASES": {"r": {"WRITE": "db", "READ": [["db", 0.5], ["s", 1.25]]}})");
+    std::string doc = fixture("standby_extras");
     CHECK_ROUND_TRIP(doc);
     Topology t = import(doc).target;
     const Node *s = node(t, "s");
@@ -361,10 +285,7 @@ TEST(django_standby_extras_and_fractions_round_trip) {
 }
 
 TEST(django_proxy_for_standbys_and_combined_plproxy) {
-    std::string doc = databases(R"("proxy": {"HOST": "p", "PLPROXY": {"PROXY": true, "SHARDS": [0, 1]}},
-        "proxy_standby": {"HOST": "ps", "PLPROXY": {"PROXY_FOR_STANDBYS": true}},
-        "p1": {"HOST": "p1", "PLPROXY": {"SHARDS": [2, 3], "PROXY": false}})",
-                                R"("PL_PROXY_CLUSTER_NAME": "forms")");
+    std::string doc = fixture("proxy_for_standbys");
     CHECK_ROUND_TRIP(doc);
     Topology t = import(doc).target;
     CHECK_EQ(t.clusters.size(), size_t(1));
@@ -804,22 +725,11 @@ TEST(django_malformed_entries) {
 
 // CommCare's docker localsettings: Django reaches every database as 'postgres', PL/Proxy (on that
 // server) as 'localhost'; PLPROXY_HOST sits on the proxy and maps the HOST of all of them.
-const std::string docker_settings = R"({
-  "DATABASES": {
-    "default": {"NAME": "commcarehq", "USER": "commcarehq", "HOST": "postgres", "PORT": "5432"},
-    "proxy": {"NAME": "commcarehq_proxy", "USER": "commcarehq", "HOST": "postgres", "PORT": "5432",
-              "PLPROXY": {"PROXY": true, "PLPROXY_HOST": "localhost"}},
-    "p1": {"NAME": "commcarehq_p1", "USER": "commcarehq", "HOST": "postgres", "PORT": "5432",
-           "PLPROXY": {"SHARDS": [0, 1]}},
-    "p2": {"NAME": "commcarehq_p2", "USER": "commcarehq", "HOST": "postgres", "PORT": "5432",
-           "PLPROXY": {"SHARDS": [2, 3]}},
-    "other": {"NAME": "other", "HOST": "elsewhere"}
-  }
-})";
+const std::string docker_settings = fixture("plproxy_host");
 
 TEST(django_plproxy_host) {
     ImportPlan plan = import(docker_settings);
-    for (const char *alias : {"default", "proxy", "p1", "p2"})
+    for (const char *alias : {"default", "proxy", "p1", "p2", "p2_standby"})
         CHECK(node(plan.target, alias)->plproxy_host == std::string("localhost"));
     CHECK(!node(plan.target, "other")->plproxy_host);
     // PL/Proxy's partitions use it; clients (conninfo) keep HOST
@@ -868,19 +778,7 @@ TEST(django_plproxy_host) {
 
 TEST(django_legacy_partition_database_config) {
     // commcare-hq's testsettings: the 'groups' layout with a host_map
-    std::string groups = R"({
-      "DATABASES": {
-        "default": {"NAME": "commcarehq", "HOST": "postgres", "PORT": "5432"},
-        "proxy": {"NAME": "commcarehq_proxy", "HOST": "postgres", "PORT": "5432"},
-        "p1": {"NAME": "commcarehq_p1", "HOST": "postgres", "PORT": "5432"},
-        "p2": {"NAME": "commcarehq_p2", "HOST": "postgres", "PORT": "5432"}
-      },
-      "PARTITION_DATABASE_CONFIG": {
-        "shards": {"p1": [0, 1], "p2": [2, 3]},
-        "groups": {"main": ["default"], "proxy": ["proxy"], "form_processing": ["p1", "p2"]},
-        "host_map": {"postgres": "localhost"}
-      }
-    })";
+    std::string groups = fixture("partition_database_config");
     ImportPlan plan = import(groups);
     CHECK_EQ(plan.target.clusters.size(), size_t(1));
     CHECK(plan.target.clusters[0].proxy_node == std::string("proxy"));
