@@ -49,18 +49,18 @@ include $(PGXS)
 UNIT_SRCS = $(sort $(wildcard test/unit/*.cpp))
 UNIT_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Werror -Isrc
 
-test/unit/unit_tests: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard src/*/*.hpp test/unit/*.hpp)
+test/unit/unit_tests: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard src/*/*.hpp test/unit/*.hpp) test/fuzz/fuzz_django.cpp
 	$(CXX) $(UNIT_CXXFLAGS) -o $@ $(UNIT_SRCS) $(CORE_SRCS) -lfmt
 
 test/bench/siphash_bench: test/bench/siphash_bench.cpp $(CORE_SRCS)
 	$(CXX) -std=c++17 -O2 -Wall -Wextra -Werror -Isrc -o $@ $^ -lfmt
 
-# libFuzzer on the Django settings bridge, for FUZZ_SECONDS (test/fuzz/README.md)
+# libFuzzer on the Django settings format, for FUZZ_SECONDS (test/fuzz/README.md); seeds: test/fixtures/django
 FUZZ_SECONDS ?= 120
 fuzz:
 	clang++-14 -std=c++17 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc test/fuzz/fuzz_django.cpp $(CORE_SRCS) -lfmt -o /tmp/fuzz_django
 	mkdir -p /tmp/fuzz_django_corpus
-	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 /tmp/fuzz_django -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 /tmp/fuzz_django_corpus test/fuzz/corpus/django
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 /tmp/fuzz_django -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -timeout=10 /tmp/fuzz_django_corpus test/fixtures/django
 
 .PHONY: test unit demo bench format checkver fuzz
 unit: test/unit/unit_tests

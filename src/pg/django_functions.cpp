@@ -1,7 +1,7 @@
-// SQL glue of the Django settings bridge: jsonb in and out, the current catalog
-// from SPI, and PostgreSQL's own int4 input function deciding what a PORT is.
+// SQL glue of the Django settings format (src/django/): jsonb in and out, and
+// the current catalog from SPI. The import itself calls nothing in PostgreSQL.
 #include "common/error.hpp"
-#include "topology/django.hpp"
+#include "django/django.hpp"
 #include "topology/snapshot.hpp"
 
 #include <nlohmann/json.hpp>
@@ -25,11 +25,6 @@ Datum to_jsonb(const std::string &text) {
     return pg::pg_call([&text]() { return DirectFunctionCall1(jsonb_in, CStringGetDatum(text.c_str())); });
 }
 
-// Django keeps PORT as a string: PostgreSQL's int4 input rules say what is a number.
-int pg_port_parser(const std::string &text) {
-    return pg::pg_call([&text]() { return DatumGetInt32(DirectFunctionCall1(int4in, CStringGetDatum(text.c_str()))); });
-}
-
 } // namespace
 
 // _django_plan(settings, replace) -> {"target": <snapshot>, "actions": [[kind, name, action], ...]}
@@ -38,8 +33,8 @@ int pg_port_parser(const std::string &text) {
 SHARDROUTE_FUNCTION(shardroute_django_plan) {
     Jsonb *settings = PG_ARGISNULL(0) ? nullptr : PG_GETARG_JSONB_P(0);
     bool replace = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
-    auto plan = topology::plan_django_import(settings ? jsonb_text(settings) : std::string("null"), pg::load_topology(),
-                                             replace, pg_port_parser);
+    auto plan =
+        django::plan_import(settings ? jsonb_text(settings) : std::string("null"), pg::load_topology(), replace);
     nlohmann::json out = {{"target", nlohmann::json::parse(topology::topology_to_snapshot(plan.target))},
                           {"actions", nlohmann::json::array()}};
     for (const auto &a : plan.actions)
@@ -48,5 +43,5 @@ SHARDROUTE_FUNCTION(shardroute_django_plan) {
 }
 
 SHARDROUTE_FUNCTION(shardroute_export_django_settings) {
-    return to_jsonb(topology::export_django_settings(pg::load_topology()));
+    return to_jsonb(django::export_settings(pg::load_topology()));
 }

@@ -1,142 +1,62 @@
-// The Django settings bridge: the user's own settings (seeds/databases.md,
-// seeds/citus-setup.md) import, export and re-import unchanged, and every
-// CommCare rule fails with an error naming the setting to fix.
+// The Django settings format: the settings documents of test/fixtures/django/
+// (CommCare's own layouts, shared with the fuzzer and sql/django.sql) import,
+// export and re-import unchanged, and every CommCare rule fails with an error
+// naming the setting to fix.
 #include "check.hpp"
 
 #include "common/error.hpp"
 #include "plproxy/server_options.hpp"
 #include "topology/conninfo.hpp"
-#include "topology/django.hpp"
+#include "django/django.hpp"
 #include "topology/validate.hpp"
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
+using namespace shardroute::django;
 using namespace shardroute::topology;
 
 namespace {
 
 // ---------------------------------------------------------------- fixtures
 
-// 1. seeds/databases.md: one proxy, two shard databases.
-const std::string plproxy_settings = R"({
-  "USE_PARTITIONED_DATABASE": true,
-  "DATABASES": {
-    "proxy": {"ENGINE": "django.db.backends.postgresql_psycopg2", "NAME": "commcarehq_proxy",
-              "USER": "commcarehq", "PASSWORD": "commcarehq", "HOST": "proxy.db", "PORT": "5432",
-              "PLPROXY": {"PROXY": true}},
-    "p1": {"ENGINE": "django.db.backends.postgresql_psycopg2", "NAME": "commcarehq_p1",
-           "USER": "commcarehq", "PASSWORD": "commcarehq", "HOST": "p1.db", "PORT": "5432",
-           "PLPROXY": {"SHARDS": [0, 511]}},
-    "p2": {"ENGINE": "django.db.backends.postgresql_psycopg2", "NAME": "commcarehq_p2",
-           "USER": "commcarehq", "PASSWORD": "commcarehq", "HOST": "p2.db", "PORT": 5433,
-           "PLPROXY": {"SHARDS": [512, 1023]}}
-  }
-})";
+// The settings documents, read from the repository root (where test/run_tests.sh
+// runs the unit binary). A missing file reads as "" and fails its tests loudly.
+const char *const fixtures_dir = "test/fixtures/django";
 
-// 2. Five partitions of 1024 shards.
-const std::string five_partitions = R"({
-  "DATABASES": {
-    "proxy": {"HOST": "proxy.db", "NAME": "commcarehq_proxy", "USER": "commcarehq", "PLPROXY": {"PROXY": true}},
-    "p1": {"HOST": "p1.db", "NAME": "commcarehq_p1", "USER": "commcarehq", "PLPROXY": {"SHARDS": [0, 204]}},
-    "p2": {"HOST": "p2.db", "NAME": "commcarehq_p2", "USER": "commcarehq", "PLPROXY": {"SHARDS": [205, 409]}},
-    "p3": {"HOST": "p3.db", "NAME": "commcarehq_p3", "USER": "commcarehq", "PLPROXY": {"SHARDS": [410, 614]}},
-    "p4": {"HOST": "p4.db", "NAME": "commcarehq_p4", "USER": "commcarehq", "PLPROXY": {"SHARDS": [615, 819]}},
-    "p5": {"HOST": "p5.db", "NAME": "commcarehq_p5", "USER": "commcarehq", "PLPROXY": {"SHARDS": [820, 1023]}}
-  }
-})";
+std::string fixture(const std::string &name) {
+    std::ifstream in(std::string(fixtures_dir) + "/" + name + ".json", std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
 
-// 3. seeds/databases.md: a standby with its own replication delay.
-const std::string standby_settings = R"({
-  "DATABASES": {
-    "default": {"ENGINE": "django.db.backends.postgresql_psycopg2", "NAME": "commcarehq", "USER": "commcarehq",
-                "PASSWORD": "commcarehq", "HOST": "db0", "PORT": "5432"},
-    "standby1": {"ENGINE": "django.db.backends.postgresql_psycopg2", "NAME": "commcarehq", "USER": "commcarehq",
-                 "PASSWORD": "commcarehq", "HOST": "db0-standby", "PORT": "5432",
-                 "STANDBY": {"MASTER": "default", "ACCEPTABLE_REPLICATION_DELAY": 30}}
-  }
-})";
+std::vector<std::filesystem::path> fixture_files() {
+    std::vector<std::filesystem::path> files;
+    std::error_code ec;
+    for (const auto &entry : std::filesystem::directory_iterator(fixtures_dir, ec))
+        if (entry.is_regular_file() && entry.path().extension() == ".json")
+            files.push_back(entry.path());
+    std::sort(files.begin(), files.end());
+    return files;
+}
 
-// 4. seeds/databases.md: REPORTING_DATABASES with a weighted READ list.
-const std::string reporting_settings = R"({
-  "DATABASES": {
-    "default": {"HOST": "db0", "NAME": "commcarehq", "USER": "commcarehq", "PASSWORD": "commcarehq"},
-    "ucr": {"HOST": "ucr0", "NAME": "commcare_ucr", "USER": "commcarehq", "PASSWORD": "commcarehq"},
-    "ucr_standby1": {"HOST": "ucr1", "NAME": "commcare_ucr", "USER": "commcarehq", "PASSWORD": "commcarehq",
-                     "STANDBY": {"MASTER": "ucr"}},
-    "ucr_standby2": {"HOST": "ucr2", "NAME": "commcare_ucr", "USER": "commcarehq", "PASSWORD": "commcarehq",
-                     "STANDBY": {"MASTER": "ucr", "ACCEPTABLE_REPLICATION_DELAY": 10}}
-  },
-  "REPORTING_DATABASES": {
-    "default": "default",
-    "ucr": {"WRITE": "ucr", "READ": [["ucr", 1], ["ucr_standby1", 2], ["ucr_standby2", 2]]}
-  }
-})";
-
-// 5. seeds/databases.md: LOAD_BALANCED_APPS.
-const std::string load_balanced_settings = R"({
-  "DATABASES": {
-    "default": {"HOST": "db0", "NAME": "commcarehq", "USER": "commcarehq", "PASSWORD": "commcarehq"},
-    "standby1": {"HOST": "db0-standby", "NAME": "commcarehq", "USER": "commcarehq", "PASSWORD": "commcarehq",
-                 "STANDBY": {"MASTER": "default", "ACCEPTABLE_REPLICATION_DELAY": 30}}
-  },
-  "LOAD_BALANCED_APPS": {
-    "users": {"WRITE": "default", "READ": [["default", 1], ["standby1", 4]]}
-  }
-})";
-
-// 6. seeds/citus-setup.md, verbatim, plus its REPORTING_DATABASES entry.
-const std::string citus_settings = R"({
-  "DATABASES": {
-    "icds-ucr": {
-        "ENGINE": "django.db.backends.postgresql_psycopg2",
-        "DISABLE_SERVER_SIDE_CURSORS": true,
-        "NAME": "commcare_ucr_citus",
-        "USER": "commcarehq",
-        "PASSWORD": "commcarehq",
-        "HOST": "localhost",
-        "PORT": "5600",
-        "TEST": {
-            "SERIALIZE": false,
-            "DEPENDENCIES": ["citus-ucr-worker1", "citus-ucr-worker2"]
-        },
-        "ROLE": "citus_master"
-    },
-    "citus-ucr-worker1": {
-        "ENGINE": "django.db.backends.postgresql_psycopg2",
-        "DISABLE_SERVER_SIDE_CURSORS": true,
-        "NAME": "commcare_ucr_citus",
-        "USER": "commcarehq",
-        "PASSWORD": "",
-        "HOST": "localhost",
-        "PORT": "5601",
-        "TEST": {"SERIALIZE": false},
-        "ROLE": "citus_worker",
-        "CITUS_NODE_NAME": "citus_worker1:5432"
-    },
-    "citus-ucr-worker2": {
-        "ENGINE": "django.db.backends.postgresql_psycopg2",
-        "DISABLE_SERVER_SIDE_CURSORS": true,
-        "NAME": "commcare_ucr_citus",
-        "USER": "commcarehq",
-        "PASSWORD": "",
-        "HOST": "localhost",
-        "PORT": "5602",
-        "TEST": {"SERIALIZE": false},
-        "ROLE": "citus_worker",
-        "CITUS_NODE_NAME": "citus_worker2:5432"
-    }
-  },
-  "REPORTING_DATABASES": {"icds-ucr-citus": "icds-ucr"}
-})";
-
-const std::vector<std::string> fixtures = {plproxy_settings,   five_partitions,        standby_settings,
-                                           reporting_settings, load_balanced_settings, citus_settings};
+// seeds of CommCare's docs: one proxy and two shard databases (PLPROXY); five partitions of 1024
+// shards; a standby with its own delay; REPORTING_DATABASES with a weighted READ list;
+// LOAD_BALANCED_APPS; the Citus setup with its REPORTING_DATABASES entry
+const std::string plproxy_settings = fixture("plproxy");
+const std::string five_partitions = fixture("five_partitions");
+const std::string standby_settings = fixture("standby");
+const std::string reporting_settings = fixture("reporting_databases");
+const std::string load_balanced_settings = fixture("load_balanced_apps");
+const std::string citus_settings = fixture("citus");
 
 // ---------------------------------------------------------------- helpers
 
 ImportPlan import(const std::string &text, const Topology &current = {}, bool replace = false) {
-    return plan_django_import(text, current, replace);
+    return plan_import(text, current, replace);
 }
 
 bool same(const Topology &a, const Topology &b) {
@@ -195,7 +115,7 @@ void check_round_trip(const std::string &text, const char *file, int line) {
         for (const auto &a : first.actions)
             if (a.kind != "setting" && a.action != "created")
                 unit::fail(file, line, "expected only created: " + actions_text(first.actions));
-        std::string exported = export_django_settings(first.target);
+        std::string exported = export_settings(first.target);
         ImportPlan again = import(exported, first.target, true);
         if (!all_unchanged(again.actions))
             unit::fail(file, line, "re-import changed something:\n" + actions_text(again.actions) + exported);
@@ -204,7 +124,7 @@ void check_round_trip(const std::string &text, const char *file, int line) {
         ImportPlan fresh = import(exported);
         if (!same(fresh.target, first.target))
             unit::fail(file, line, "export is not the inverse of import: " + exported);
-        if (export_django_settings(fresh.target) != exported)
+        if (export_settings(fresh.target) != exported)
             unit::fail(file, line, "second export differs from the first");
     } catch (const shardroute::Error &e) {
         unit::fail(file, line, std::string("unexpected error ") + e.code() + ": " + e.what() + " | " + e.detail());
@@ -216,9 +136,17 @@ void check_round_trip(const std::string &text, const char *file, int line) {
 
 // ---------------------------------------------------------------- fixtures import and round-trip
 
+// Every document of the directory, the seeds and CommCare's other spellings alike.
 TEST(django_fixtures_round_trip) {
-    for (const auto &f : fixtures)
-        CHECK_ROUND_TRIP(f);
+    auto files = fixture_files();
+    CHECK(files.size() >= 11);
+    for (const auto &path : files) {
+        std::string name = path.stem().string();
+        std::string text = fixture(name);
+        if (text.empty())
+            unit::fail(__FILE__, __LINE__, path.string() + ": empty or unreadable");
+        check_round_trip(text, path.string().c_str(), 0);
+    }
 }
 
 TEST(django_plproxy_fixture) {
@@ -283,7 +211,7 @@ TEST(django_reporting_fixture) {
                                                    {"ucr", "ucr", "REPORTING_DATABASES"}}));
     CHECK(t.members ==
           (std::vector<ReadMember>{{"ucr", "ucr", 1}, {"ucr", "ucr_standby1", 2}, {"ucr", "ucr_standby2", 2}}));
-    std::string exported = export_django_settings(t);
+    std::string exported = export_settings(t);
     CHECK(exported.find(R"("default":"default")") != std::string::npos);
     CHECK(exported.find(R"("READ":[["ucr",1],["ucr_standby1",2],["ucr_standby2",2]])") != std::string::npos);
 }
@@ -293,7 +221,7 @@ TEST(django_load_balanced_fixture) {
     CHECK(plan.target.read_groups == (std::vector<ReadGroup>{{"users", "default", "LOAD_BALANCED_APPS"}}));
     CHECK(plan.target.members == (std::vector<ReadMember>{{"users", "default", 1}, {"users", "standby1", 4}}));
     CHECK_EQ(action_of(plan.actions, "users"), std::string("read_group created"));
-    std::string exported = export_django_settings(plan.target);
+    std::string exported = export_settings(plan.target);
     CHECK(
         exported.find(R"("LOAD_BALANCED_APPS":{"users":{"READ":[["default",1],["standby1",4]],"WRITE":"default"}})") !=
         std::string::npos);
@@ -317,7 +245,7 @@ TEST(django_citus_fixture) {
         ignored += a.kind == "setting";
     CHECK_EQ(ignored, 1);
     CHECK(action_for(plan.actions, "DATABASES['icds-ucr']['PASSWORD']") != nullptr);
-    std::string exported = export_django_settings(t);
+    std::string exported = export_settings(t);
     CHECK(exported.find(R"("ROLE":"citus_master")") != std::string::npos);
     CHECK(exported.find(R"("CITUS_NODE_NAME":"citus_worker1:5432")") != std::string::npos);
     CHECK(exported.find("PASSWORD") == std::string::npos);
@@ -327,30 +255,27 @@ TEST(django_citus_fixture) {
 TEST(django_export_shape) {
     Topology t = import(plproxy_settings).target;
     CHECK_EQ(
-        export_django_settings(t),
+        export_settings(t),
         std::string(
             R"({"DATABASES":{)"
             R"("p1":{"HOST":"p1.db","NAME":"commcarehq_p1","PLPROXY":{"SHARDS":[0,511]},"PORT":5432,"USER":"commcarehq"},)"
             R"("p2":{"HOST":"p2.db","NAME":"commcarehq_p2","PLPROXY":{"SHARDS":[512,1023]},"PORT":5433,"USER":"commcarehq"},)"
             R"("proxy":{"HOST":"proxy.db","NAME":"commcarehq_proxy","PLPROXY":{"PROXY":true},"PORT":5432,"USER":"commcarehq"}},)"
             R"("PL_PROXY_CLUSTER_NAME":"commcarehq"})"));
-    CHECK_EQ(export_django_settings(Topology{}), std::string(R"({"DATABASES":{}})"));
+    CHECK_EQ(export_settings(Topology{}), std::string(R"({"DATABASES":{}})"));
 }
 
 // ---------------------------------------------------------------- more shapes
 
 TEST(django_standby_extras_and_fractions_round_trip) {
-    std::string doc = databases(R"("db": {"HOST": "h"},
-        "s": {"HOST": "h2", "STANDBY": {"MASTER": "db", "ACCEPTABLE_REPLICATION_DELAY": 2.5,
-                                       "MAX_LAG_BYTES": 16777216, "APPLICATION_NAME": "s_walreceiver"}})",
-                                R"("REPORTING_DATABASES": {"r": {"WRITE": "db", "READ": [["db", 0.5], ["s", 1.25]]}})");
+    std::string doc = fixture("standby_extras");
     CHECK_ROUND_TRIP(doc);
     Topology t = import(doc).target;
     const Node *s = node(t, "s");
     CHECK(s->max_lag_us == int64_t(2500000));
     CHECK(s->max_lag_bytes == int64_t(16777216));
     CHECK(s->application_name == std::string("s_walreceiver"));
-    std::string exported = export_django_settings(t);
+    std::string exported = export_settings(t);
     CHECK(exported.find(R"("ACCEPTABLE_REPLICATION_DELAY":2.5)") != std::string::npos);
     CHECK(exported.find(R"([["db",0.5],["s",1.25]])") != std::string::npos);
     CHECK(
@@ -360,10 +285,7 @@ TEST(django_standby_extras_and_fractions_round_trip) {
 }
 
 TEST(django_proxy_for_standbys_and_combined_plproxy) {
-    std::string doc = databases(R"("proxy": {"HOST": "p", "PLPROXY": {"PROXY": true, "SHARDS": [0, 1]}},
-        "proxy_standby": {"HOST": "ps", "PLPROXY": {"PROXY_FOR_STANDBYS": true}},
-        "p1": {"HOST": "p1", "PLPROXY": {"SHARDS": [2, 3], "PROXY": false}})",
-                                R"("PL_PROXY_CLUSTER_NAME": "forms")");
+    std::string doc = fixture("proxy_for_standbys");
     CHECK_ROUND_TRIP(doc);
     Topology t = import(doc).target;
     CHECK_EQ(t.clusters.size(), size_t(1));
@@ -371,7 +293,7 @@ TEST(django_proxy_for_standbys_and_combined_plproxy) {
     CHECK_EQ(t.clusters[0].shard_count, 4);
     CHECK(t.clusters[0].proxy_node == std::string("proxy"));
     CHECK(t.clusters[0].standby_proxy_node == std::string("proxy_standby"));
-    std::string exported = export_django_settings(t);
+    std::string exported = export_settings(t);
     CHECK(exported.find(R"("PLPROXY":{"PROXY":true,"SHARDS":[0,1]})") != std::string::npos);
     CHECK(exported.find(R"("PL_PROXY_CLUSTER_NAME":"forms")") != std::string::npos);
 }
@@ -398,7 +320,7 @@ TEST(django_options_and_ports) {
               "user='comm care' connect_timeout=10 keepalives=1 options='-c search_path=\\'a b\\'' sslmode=require"));
     CHECK_ROUND_TRIP(doc);
     CHECK(
-        export_django_settings(t).find(
+        export_settings(t).find(
             R"("OPTIONS":{"connect_timeout":"10","keepalives":"1","options":"-c search_path='a b'","sslmode":"require"})") !=
         std::string::npos);
     // no USER and no OPTIONS (or an empty one): no options at all
@@ -406,35 +328,31 @@ TEST(django_options_and_ports) {
     CHECK_EQ(node(import(databases(R"("db": {"HOST": "h", "PORT": " 6432 "})")).target, "db")->port, 6432);
 }
 
-TEST(django_port_parser_is_used_and_named) {
-    int calls = 0;
-    PortParser parser = [&](const std::string &text) {
-        ++calls;
-        return text == "five" ? 5 : 6;
-    };
-    Topology t = plan_django_import(databases(R"("db": {"HOST": "h", "PORT": "five"})"), {}, false, parser).target;
-    CHECK_EQ(node(t, "db")->port, 5);
-    CHECK_EQ(calls, 1);
-    plan_django_import(databases(R"("db": {"HOST": "h", "PORT": 7})"), {}, false, parser);
-    CHECK_EQ(calls, 1); // integers are used directly
+TEST(django_port_strings_are_read_as_int4_and_named) {
+    // what SQL sees too: the import reads PORT itself, PostgreSQL's int4 input rules in pure C++
+    CHECK_EQ(node(import(databases(R"("db": {"HOST": "h", "PORT": "  +6432\n"})")).target, "db")->port, 6432);
+    CHECK_EQ(node(import(databases(R"("db": {"HOST": "h", "PORT": 7})")).target, "db")->port, 7);
     CHECK_THROWS(import(databases(R"("db": {"HOST": "h", "PORT": "54x"})")), "22P02",
-                 "DATABASES['db']['PORT']: invalid input syntax for type integer");
-    CHECK_THROWS(import(databases(R"("db": {"HOST": "h", "PORT": "99999999999"})")), "22003", "out of range");
+                 "DATABASES['db']['PORT']: invalid input syntax for type integer: \"54x\"");
+    CHECK_THROWS(import(databases(R"("db": {"HOST": "h", "PORT": "99999999999"})")), "22003",
+                 "DATABASES['db']['PORT']: value \"99999999999\" is out of range for type integer");
     CHECK_THROWS(import(databases(R"("db": {"HOST": "h", "PORT": 99999})")), "23514",
+                 "DATABASES['db']['PORT']: invalid port");
+    CHECK_THROWS(import(databases(R"("db": {"HOST": "h", "PORT": "-1"})")), "23514",
                  "DATABASES['db']['PORT']: invalid port");
 }
 
-TEST(django_parse_port_plain) {
-    CHECK_EQ(parse_port_plain("5432"), 5432);
-    CHECK_EQ(parse_port_plain("  +5432\n"), 5432);
-    CHECK_EQ(parse_port_plain("-1"), -1);
-    CHECK_EQ(parse_port_plain("2147483647"), 2147483647);
-    CHECK_THROWS(parse_port_plain("2147483648"), "22003", "out of range for type integer");
-    CHECK_THROWS(parse_port_plain("99999999999999999999999"), "22003", "out of range");
-    CHECK_THROWS(parse_port_plain(""), "22P02", "invalid input syntax");
-    CHECK_THROWS(parse_port_plain("+"), "22P02", "invalid input syntax");
-    CHECK_THROWS(parse_port_plain("54 32"), "22P02", "invalid input syntax");
-    CHECK_THROWS(parse_port_plain("0x10"), "22P02", "invalid input syntax");
+TEST(django_parse_port) {
+    CHECK_EQ(parse_port("5432"), 5432);
+    CHECK_EQ(parse_port("  +5432\n"), 5432);
+    CHECK_EQ(parse_port("-1"), -1);
+    CHECK_EQ(parse_port("2147483647"), 2147483647);
+    CHECK_THROWS(parse_port("2147483648"), "22003", "out of range for type integer");
+    CHECK_THROWS(parse_port("99999999999999999999999"), "22003", "out of range");
+    CHECK_THROWS(parse_port(""), "22P02", "invalid input syntax");
+    CHECK_THROWS(parse_port("+"), "22P02", "invalid input syntax");
+    CHECK_THROWS(parse_port("54 32"), "22P02", "invalid input syntax");
+    CHECK_THROWS(parse_port("0x10"), "22P02", "invalid input syntax");
 }
 
 // ---------------------------------------------------------------- merging and actions
@@ -520,12 +438,11 @@ TEST(django_options_typed_in_another_order_are_unchanged) {
     n.host = "h";
     n.options = "sslmode=require   user=commcarehq";
     current.nodes = {n};
-    ImportPlan plan = import(export_django_settings(current), current, true);
+    ImportPlan plan = import(export_settings(current), current, true);
     CHECK_EQ(actions_text(plan.actions), std::string("node db unchanged\n"));
     CHECK(plan.target.nodes[0].options == std::string("sslmode=require   user=commcarehq"));
     current.nodes[0].options = "";
-    CHECK_EQ(actions_text(import(export_django_settings(current), current, true).actions),
-             std::string("node db unchanged\n"));
+    CHECK_EQ(actions_text(import(export_settings(current), current, true).actions), std::string("node db unchanged\n"));
     current.nodes[0].options = "sslmode=require user=a";
     CHECK_EQ(actions_text(import(databases(R"("db": {"HOST": "h", "USER": "b", "OPTIONS": {"sslmode": "require"}})"),
                                  current, true)
@@ -808,22 +725,11 @@ TEST(django_malformed_entries) {
 
 // CommCare's docker localsettings: Django reaches every database as 'postgres', PL/Proxy (on that
 // server) as 'localhost'; PLPROXY_HOST sits on the proxy and maps the HOST of all of them.
-const std::string docker_settings = R"({
-  "DATABASES": {
-    "default": {"NAME": "commcarehq", "USER": "commcarehq", "HOST": "postgres", "PORT": "5432"},
-    "proxy": {"NAME": "commcarehq_proxy", "USER": "commcarehq", "HOST": "postgres", "PORT": "5432",
-              "PLPROXY": {"PROXY": true, "PLPROXY_HOST": "localhost"}},
-    "p1": {"NAME": "commcarehq_p1", "USER": "commcarehq", "HOST": "postgres", "PORT": "5432",
-           "PLPROXY": {"SHARDS": [0, 1]}},
-    "p2": {"NAME": "commcarehq_p2", "USER": "commcarehq", "HOST": "postgres", "PORT": "5432",
-           "PLPROXY": {"SHARDS": [2, 3]}},
-    "other": {"NAME": "other", "HOST": "elsewhere"}
-  }
-})";
+const std::string docker_settings = fixture("plproxy_host");
 
 TEST(django_plproxy_host) {
     ImportPlan plan = import(docker_settings);
-    for (const char *alias : {"default", "proxy", "p1", "p2"})
+    for (const char *alias : {"default", "proxy", "p1", "p2", "p2_standby"})
         CHECK(node(plan.target, alias)->plproxy_host == std::string("localhost"));
     CHECK(!node(plan.target, "other")->plproxy_host);
     // PL/Proxy's partitions use it; clients (conninfo) keep HOST
@@ -839,7 +745,7 @@ TEST(django_plproxy_host) {
              std::string("host=postgres port=5432 dbname=commcarehq_p1 user=commcarehq"));
     // export writes it on every primary of the host, and the catalog round-trips
     CHECK_ROUND_TRIP(docker_settings);
-    std::string exported = export_django_settings(plan.target);
+    std::string exported = export_settings(plan.target);
     CHECK(
         exported.find(
             R"("p1":{"HOST":"postgres","NAME":"commcarehq_p1","PLPROXY":{"PLPROXY_HOST":"localhost","SHARDS":[0,1]})") !=
@@ -864,27 +770,15 @@ TEST(django_plproxy_host) {
     // what Django cannot say: nodes on one host that disagree, a standby's own plproxy_host
     Topology t = plan.target;
     const_cast<Node *>(node(t, "p2"))->plproxy_host = "127.0.0.1";
-    CHECK_THROWS(export_django_settings(t), "0A000", "share host \"postgres\" but not plproxy_host");
+    CHECK_THROWS(export_settings(t), "0A000", "share host \"postgres\" but not plproxy_host");
     Topology lone = import(standby_settings).target;
     const_cast<Node *>(node(lone, "standby1"))->plproxy_host = "inside";
-    CHECK_THROWS(export_django_settings(lone), "0A000", "plproxy_host of standby \"standby1\"");
+    CHECK_THROWS(export_settings(lone), "0A000", "plproxy_host of standby \"standby1\"");
 }
 
 TEST(django_legacy_partition_database_config) {
     // commcare-hq's testsettings: the 'groups' layout with a host_map
-    std::string groups = R"({
-      "DATABASES": {
-        "default": {"NAME": "commcarehq", "HOST": "postgres", "PORT": "5432"},
-        "proxy": {"NAME": "commcarehq_proxy", "HOST": "postgres", "PORT": "5432"},
-        "p1": {"NAME": "commcarehq_p1", "HOST": "postgres", "PORT": "5432"},
-        "p2": {"NAME": "commcarehq_p2", "HOST": "postgres", "PORT": "5432"}
-      },
-      "PARTITION_DATABASE_CONFIG": {
-        "shards": {"p1": [0, 1], "p2": [2, 3]},
-        "groups": {"main": ["default"], "proxy": ["proxy"], "form_processing": ["p1", "p2"]},
-        "host_map": {"postgres": "localhost"}
-      }
-    })";
+    std::string groups = fixture("partition_database_config");
     ImportPlan plan = import(groups);
     CHECK_EQ(plan.target.clusters.size(), size_t(1));
     CHECK(plan.target.clusters[0].proxy_node == std::string("proxy"));
@@ -894,7 +788,7 @@ TEST(django_legacy_partition_database_config) {
     CHECK_EQ(action_of(plan.actions, "PARTITION_DATABASE_CONFIG"),
              std::string("setting legacy: exported as DATABASES[...]['PLPROXY']"));
     // exported in the current form, which imports to the same catalog
-    std::string exported = export_django_settings(plan.target);
+    std::string exported = export_settings(plan.target);
     CHECK(exported.find("PARTITION_DATABASE_CONFIG") == std::string::npos);
     CHECK(exported.find(R"("PLPROXY":{"PLPROXY_HOST":"localhost","PROXY":true})") != std::string::npos);
     CHECK(same(import(exported).target, plan.target));
@@ -958,7 +852,7 @@ TEST(django_legacy_standby_delay) {
              std::string("setting ignored: STANDBY's ACCEPTABLE_REPLICATION_DELAY takes precedence"));
     CHECK(action_of(plan.actions, "DATABASES['default']['HQ_ACCEPTABLE_STANDBY_DELAY']")
               .rfind("setting ignored: not a standby", 0) == 0);
-    std::string exported = export_django_settings(plan.target);
+    std::string exported = export_settings(plan.target);
     CHECK(exported.find("HQ_ACCEPTABLE_STANDBY_DELAY") == std::string::npos);
     CHECK(exported.find(R"("STANDBY":{"ACCEPTABLE_REPLICATION_DELAY":7.5,"MASTER":"default"})") != std::string::npos);
     CHECK(same(import(exported).target, plan.target));
@@ -978,7 +872,7 @@ TEST(django_bare_load_balanced_apps_and_empty_read_lists) {
     CHECK_EQ(plan.target.members.at(0).weight, 5.0);
     CHECK(action_of(plan.actions, "LOAD_BALANCED_APPS['users']", "setting")
               .rfind("setting legacy: WRITE is 'default'", 0) == 0);
-    std::string exported = export_django_settings(plan.target);
+    std::string exported = export_settings(plan.target);
     CHECK(exported.find(R"("LOAD_BALANCED_APPS":{"users":{"READ":[["users_db1",5]],"WRITE":"default"}})") !=
           std::string::npos);
     CHECK(same(import(exported).target, plan.target));
@@ -996,7 +890,7 @@ TEST(django_bare_load_balanced_apps_and_empty_read_lists) {
         CHECK(p.target.members.empty());
         for (const auto &rg : p.target.read_groups)
             CHECK_EQ(rg.write_node, std::string("default"));
-        CHECK(same(import(export_django_settings(p.target)).target, p.target));
+        CHECK(same(import(export_settings(p.target)).target, p.target));
     }
 }
 
@@ -1069,21 +963,21 @@ TEST(django_export_refuses_what_django_cannot_say) {
     Cluster other = two.clusters[0];
     other.name = "other";
     two.clusters.push_back(other);
-    CHECK_THROWS(export_django_settings(two), "0A000", "more than one cluster (\"commcarehq\", \"other\")");
+    CHECK_THROWS(export_settings(two), "0A000", "more than one cluster (\"commcarehq\", \"other\")");
     Topology split = t;
     split.ranges = {{"commcarehq", "p1", 0, 255}, {"commcarehq", "p2", 256, 511}, {"commcarehq", "p1", 512, 1023}};
-    CHECK_THROWS(export_django_settings(split), "0A000", "node \"p1\" holds more than one shard range");
+    CHECK_THROWS(export_settings(split), "0A000", "node \"p1\" holds more than one shard range");
     Topology hashtext = t;
     hashtext.clusters[0].algorithm = "hashtext";
-    CHECK_THROWS(export_django_settings(hashtext), "0A000", "algorithm \"hashtext\"");
+    CHECK_THROWS(export_settings(hashtext), "0A000", "algorithm \"hashtext\"");
     Topology bare = t;
     bare.ranges.clear();
     bare.clusters[0].proxy_node.reset();
-    CHECK_THROWS(export_django_settings(bare), "0A000", "cluster \"commcarehq\" has no proxy node");
+    CHECK_THROWS(export_settings(bare), "0A000", "cluster \"commcarehq\" has no proxy node");
     Topology no_proxy = t; // shards without a proxy would not import again
     no_proxy.clusters[0].proxy_node.reset();
-    CHECK_THROWS(export_django_settings(no_proxy), "0A000", "cluster \"commcarehq\" has no proxy node");
+    CHECK_THROWS(export_settings(no_proxy), "0A000", "cluster \"commcarehq\" has no proxy node");
     Topology twice = t;
     twice.nodes[0].options = "user=a sslmode=require sslmode=disable";
-    CHECK_THROWS(export_django_settings(twice), "0A000", "repeats option \"sslmode\"");
+    CHECK_THROWS(export_settings(twice), "0A000", "repeats option \"sslmode\"");
 }

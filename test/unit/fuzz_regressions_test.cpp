@@ -50,8 +50,8 @@ TEST(fuzz_regressions_replay) {
 TEST(fuzz_fixed_topology_is_valid) {
     auto t = fuzz_django::fixed_topology();
     CHECK(shardroute::topology::validate(t).empty());
-    std::string exported = shardroute::topology::export_django_settings(t);
-    auto again = shardroute::topology::plan_django_import(exported, t, true);
+    std::string exported = shardroute::django::export_settings(t);
+    auto again = shardroute::django::plan_import(exported, t, true);
     for (const auto &a : again.actions)
         CHECK_EQ(a.action, std::string("unchanged"));
     CHECK(fuzz_django::same(again.target, t));
