@@ -29,7 +29,7 @@ SELECT shardroute.add_node('second-coordinator', 'h', citus_role => 'coordinator
 SELECT * FROM shardroute.citus_register(dry_run => true);
 SELECT shardroute.drop_node('second-coordinator');
 
--- the seed's Django models (ads app) and Django's user table
+-- Django models that broke on Citus (an ads app) and Django's user table
 CREATE TABLE auth_user (id serial PRIMARY KEY, username text);
 CREATE TABLE ads_company (id serial PRIMARY KEY, name varchar(512), created_at timestamptz, updated_at timestamptz);
 CREATE TABLE ads_campaign (id serial PRIMARY KEY, name varchar(512),
@@ -41,15 +41,15 @@ CREATE TABLE ads_company_users (id serial PRIMARY KEY,
 CREATE TABLE ads_ads (id serial PRIMARY KEY, campaign_id int REFERENCES ads_campaign (id),
                       company_id int REFERENCES ads_company (id) ON DELETE SET NULL);
 
--- seed error 5: Campaign distributed by company_id keeps Django's implicit id primary key
+-- Campaign distributed by company_id keeps Django's implicit id primary key
 SELECT * FROM shardroute.citus_check_table('ads_campaign', 'company_id');
--- seed error 3: a foreign key to a table that is not distributed
+-- a foreign key to a table that is not distributed
 SELECT * FROM shardroute.citus_check_table('ads_ads', 'id');
--- seed error 4: a reference table with a foreign key to a non-reference table
+-- a reference table with a foreign key to a non-reference table
 SELECT * FROM shardroute.citus_check_table('ads_ads', reference => true);
 -- a foreign key action Citus refuses on the distribution column
 SELECT problem FROM shardroute.citus_check_table('ads_ads', 'company_id') ORDER BY 1;
--- seed error 6: company.users many-to-many table not distributed with ads_company
+-- company.users many-to-many table not distributed with ads_company
 SELECT * FROM shardroute.citus_check_table('ads_company', 'id');
 -- no distribution column, and an unknown one
 SELECT problem FROM shardroute.citus_check_table('ads_company');

@@ -20,7 +20,7 @@ using namespace shardroute::django;
 using namespace shardroute::topology;
 
 // A small catalog the document merges into: a 4-shard cluster, a standby and
-// read groups, with names the seed documents reuse.
+// read groups, with names the fixture documents reuse.
 inline Topology fixed_topology() {
     Topology t;
     auto node = [](const char *name, const char *host) {

@@ -792,7 +792,7 @@ TEST(django_legacy_partition_database_config) {
     CHECK(exported.find("PARTITION_DATABASE_CONFIG") == std::string::npos);
     CHECK(exported.find(R"("PLPROXY":{"PLPROXY_HOST":"localhost","PROXY":true})") != std::string::npos);
     CHECK(same(import(exported).target, plan.target));
-    // the layout between the two: {'shards': ..., 'proxy': alias}; the seed's five partitions
+    // the layout between the two: {'shards': ..., 'proxy': alias}; the five partitions of the demo
     std::string five = R"({"DATABASES": {"proxy": {"HOST": "p"}, "p1": {"HOST": "h"}, "p2": {"HOST": "h"},
         "p3": {"HOST": "h"}, "p4": {"HOST": "h"}, "p5": {"HOST": "h"}},
       "PARTITION_DATABASE_CONFIG": {"proxy": "proxy", "shards": {"p1": [0, 204], "p2": [205, 409], "p3": [410, 614],
