@@ -43,9 +43,9 @@ const char *source_name(int s) {
     }
 }
 
-void set_problem(const char *text) {
+void set_problem(std::string_view text) {
     LWLockAcquire(monitor_lock, LW_EXCLUSIVE);
-    strlcpy(monitor->problem, text, problem_len);
+    copy_text(monitor->problem, problem_len, text);
     LWLockRelease(monitor_lock);
 }
 

@@ -2,7 +2,12 @@
 // read by every routing call (lag_monitor.cpp). Plain data only.
 #pragma once
 
+#include "common/error.hpp"
+
 #include "pg/postgres.hpp"
+
+#include <cstring>
+#include <string_view>
 
 extern "C" {
 #include "datatype/timestamp.h"
@@ -13,6 +18,7 @@ namespace shardroute::pg::lag {
 
 constexpr int max_samples = 1024;
 constexpr int problem_len = 256;
+constexpr int note_len = 256;
 
 enum Source : int { source_none = 0, source_local, source_primary, source_standby };
 
@@ -31,7 +37,7 @@ struct MonitorSample {
     int64 replay_lag_us;
     int64 reply_age_us;
     TimestampTz sampled_at; // 0: never sampled
-    char note[128];         // why the last poll could not sample it (empty: it could)
+    char note[note_len];    // why the last poll could not sample it (empty: it could)
 };
 
 struct MonitorShmem {
@@ -58,6 +64,24 @@ extern LWLock *monitor_lock;
 const char *source_name(int s);
 
 // Sets the problem text under the lock (empty string clears it).
-void set_problem(const char *text);
+void set_problem(std::string_view text);
+
+// Copies text into a fixed buffer of shared memory; text that does not fit is
+// cut at a character of the server encoding (shardroute::clip_boundary) and
+// ends in "...", so what standby_status() shows is always valid text.
+inline void copy_text(char *dst, size_t size, std::string_view text) noexcept {
+    if (size == 0)
+        return;
+    if (text.size() < size) {
+        memcpy(dst, text.data(), text.size());
+        dst[text.size()] = '\0';
+        return;
+    }
+    constexpr std::string_view more = "...";
+    size_t keep = size > more.size() + 1 ? clip_boundary(text, size - more.size() - 1) : 0;
+    memcpy(dst, text.data(), keep);
+    memcpy(dst + keep, more.data(), std::min(more.size(), size - 1 - keep));
+    dst[std::min(keep + more.size(), size - 1)] = '\0';
+}
 
 } // namespace shardroute::pg::lag

@@ -6,7 +6,12 @@
 //
 // Every node is sampled over its own non-blocking libpq connection: all
 // connections progress together in one wait on their sockets, each with its
-// own deadline, so a dead or black-holed host delays no other sample.
+// own deadline, so a dead or black-holed host delays no other sample once it
+// is connecting. Host names are the exception: libpq resolves them
+// synchronously (getaddrinfo) when a connection starts, and a backend has no
+// asynchronous resolver, so a hanging resolver delays the whole round by up to
+// its own timeout. Nodes whose names may resolve slowly should be registered
+// by IP address.
 #include "common/error.hpp"
 #include "routing/read_choice.hpp"
 #include "topology/conninfo.hpp"
@@ -49,6 +54,10 @@ namespace lag = shardroute::pg::lag;
 namespace {
 
 constexpr int default_deadline_ms = 2000; // connect or answer, when the node sets no connect_timeout
+constexpr int max_deadline_ms = 10000;    // a node's connect_timeout is honoured up to this
+// Stands for "no password file": libpq then never reads the OS user's ~/.pgpass
+// (or PGPASSFILE) for hosts the catalog names.
+const char *no_passfile = "/dev/null/shardroute-no-passfile";
 constexpr int max_backoff_s = 60;
 
 uint64 local_system_identifier = 0;
@@ -58,7 +67,8 @@ int64 local_start_us = 0; // postmaster start, as microseconds since 1970
 const char *primary_sql =
     "SELECT s.system_identifier::pg_catalog.text,"
     " (extract(epoch FROM pg_catalog.pg_postmaster_start_time()) * 1000000)::pg_catalog.int8,"
-    " CASE WHEN pg_catalog.pg_is_in_recovery() THEN NULL ELSE pg_catalog.pg_current_wal_lsn()::pg_catalog.text END,"
+    " CASE WHEN pg_catalog.pg_is_in_recovery() THEN pg_catalog.pg_last_wal_replay_lsn()::pg_catalog.text"
+    " ELSE pg_catalog.pg_current_wal_lsn()::pg_catalog.text END,"
     " r.application_name, r.state, r.sent_lsn::pg_catalog.text, r.flush_lsn::pg_catalog.text,"
     " r.replay_lsn::pg_catalog.text,"
     " (extract(epoch FROM r.replay_lag) * 1000000)::pg_catalog.int8,"
@@ -121,6 +131,7 @@ void close_endpoint(Endpoint &e) {
         PQfinish(e.pg);
     e.pg = nullptr;
     e.phase = Endpoint::idle;
+    e.answered = false; // no result: nothing of an earlier round may be read as this round's answer
 }
 
 void fail(Endpoint &e, const std::string &why, TimestampTz now) {
@@ -146,7 +157,10 @@ std::string trimmed(const char *msg) {
 }
 
 // The keywords of shardroute.lag_monitor_conninfo, parsed when it changes.
-// host, hostaddr, port and dbname always come from the catalog.
+// host, hostaddr, port and dbname always come from the catalog. Without a
+// passfile or password of its own the monitor reads no password file at all:
+// the OS user's ~/.pgpass holds the server's passwords, which must never be
+// offered to a host that a role allowed to add nodes put in the catalog.
 void refresh_monitor_keywords() {
     std::string now = pg::lag_monitor_conninfo ? pg::lag_monitor_conninfo : "";
     if (now == monitor_conninfo_seen && !monitor_keywords.empty())
@@ -168,27 +182,35 @@ void refresh_monitor_keywords() {
             PQfreemem(err);
         return;
     }
+    bool own_password = false;
     for (PQconninfoOption *o = opts; o->keyword; ++o) {
         if (!o->val)
             continue;
         std::string k = o->keyword;
         if (k == "host" || k == "hostaddr" || k == "port" || k == "dbname")
             continue;
+        own_password |= k == "passfile" || k == "password";
         monitor_keywords.emplace_back(k, o->val);
     }
     PQconninfoFree(opts);
+    if (!own_password)
+        monitor_keywords.emplace_back("passfile", no_passfile);
 }
 
 // How long a node may take to connect or to answer: its own connect_timeout
-// when the catalog gives one (libpq's rule: under 2 s counts as 2 s), else 2 s.
+// when the catalog gives one (libpq's rule: under 2 s counts as 2 s), else 2 s;
+// never more than 10 s, so that a node's setting cannot keep its standbys'
+// samples waiting for long.
 int deadline_ms(const topology::Node &node) {
     if (!node.options)
         return default_deadline_ms;
     try {
         for (const auto &[k, v] : topology::parse_options(*node.options))
             if (k == "connect_timeout") {
-                int s = atoi(v.c_str());
-                return s <= 0 ? default_deadline_ms : std::max(s, 2) * 1000;
+                long s = strtol(v.c_str(), nullptr, 10);
+                if (s <= 0)
+                    return default_deadline_ms;
+                return static_cast<int>(std::clamp<long>(s, 2, max_deadline_ms / 1000) * 1000);
             }
     } catch (const std::exception &) {
     }
@@ -294,34 +316,42 @@ void advance(Endpoint &e, TimestampTz now, int deadline) {
     }
 }
 
-// Plain data for the wait below: PostgreSQL code holding no C++ object.
+// Plain data for the wait below: PostgreSQL code holding no C++ object. The
+// arrays are sized by the caller (one entry per connection in progress).
 struct WaitSpec {
     int n;
-    pgsocket socks[lag::max_samples];
-    uint32 events[lag::max_samples];
-    bool ready[lag::max_samples];
+    pgsocket *socks;
+    uint32 *events;
+    bool *ready;
 };
 
 // Waits for any of the sockets, the latch, or the timeout (through pg_call).
 void wait_sockets(WaitSpec *w, long timeout_ms) {
     pg_call([w, timeout_ms]() {
-        WaitEventSet *set = CreateWaitEventSet(CurrentMemoryContext, w->n + 2);
-        AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, nullptr);
-        AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, nullptr, nullptr);
-        for (int i = 0; i < w->n; ++i) {
-            w->ready[i] = false;
-            AddWaitEventToSet(set, w->events[i], w->socks[i], nullptr,
-                              reinterpret_cast<void *>(static_cast<intptr_t>(i)));
+        // PostgreSQL 15 does not release a wait event set (an epoll fd) on
+        // error: it is freed here on every path
+        WaitEventSet *volatile set = CreateWaitEventSet(CurrentMemoryContext, w->n + 2);
+        PG_TRY();
+        {
+            AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, nullptr);
+            AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, nullptr, nullptr);
+            for (int i = 0; i < w->n; ++i) {
+                w->ready[i] = false;
+                AddWaitEventToSet(set, w->events[i], w->socks[i], nullptr,
+                                  reinterpret_cast<void *>(static_cast<intptr_t>(i)));
+            }
+            WaitEvent occurred[16];
+            int got = WaitEventSetWait(set, timeout_ms, occurred, 16, PG_WAIT_EXTENSION);
+            for (int i = 0; i < got; ++i) {
+                if (occurred[i].events & WL_LATCH_SET)
+                    ResetLatch(MyLatch);
+                else if (occurred[i].events & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
+                    w->ready[reinterpret_cast<intptr_t>(occurred[i].user_data)] = true;
+            }
         }
-        WaitEvent occurred[16];
-        int got = WaitEventSetWait(set, timeout_ms, occurred, 16, PG_WAIT_EXTENSION);
-        for (int i = 0; i < got; ++i) {
-            if (occurred[i].events & WL_LATCH_SET)
-                ResetLatch(MyLatch);
-            else if (occurred[i].events & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
-                w->ready[reinterpret_cast<intptr_t>(occurred[i].user_data)] = true;
-        }
-        FreeWaitEventSet(set);
+        PG_FINALLY();
+        { FreeWaitEventSet(set); }
+        PG_END_TRY();
         CHECK_FOR_INTERRUPTS();
     });
 }
@@ -366,7 +396,14 @@ void run_round(const std::vector<std::string> &names, const topology::Topology &
             send_query(e, now, deadline_ms(*node));
         }
     }
+    // every connection in progress is waited on, however many there are
+    std::vector<pgsocket> socks(names.size());
+    std::vector<uint32> events(names.size());
+    auto ready = std::make_unique<bool[]>(names.size() + 1);
     auto w = std::make_unique<WaitSpec>();
+    w->socks = socks.data();
+    w->events = events.data();
+    w->ready = ready.get();
     for (;;) {
         now = GetCurrentTimestamp();
         std::vector<std::string> waiting;
@@ -385,8 +422,6 @@ void run_round(const std::vector<std::string> &names, const topology::Topology &
             }
             if (e.phase == Endpoint::querying && e.answered)
                 continue;
-            if (w->n >= lag::max_samples)
-                break;
             wake = std::min(wake, e.deadline);
             w->socks[w->n] = PQsocket(e.pg);
             w->events[w->n] = e.want_write ? WL_SOCKET_WRITEABLE : WL_SOCKET_READABLE;
@@ -432,7 +467,7 @@ int walsender_state(const std::string &state) {
 void read_primary(Endpoint &e, const std::vector<const topology::Node *> &standbys,
                   std::map<std::string, Sample> &out) {
     PGresult *res = e.result;
-    int rows = PQntuples(res);
+    int rows = res ? PQntuples(res) : 0;
     if (rows == 0)
         return;
     uint64 sysid = strtoull(PQgetvalue(res, 0, 0), nullptr, 10);
@@ -471,7 +506,7 @@ Sample read_standby(const Endpoint &e) {
     PGresult *res = e.result;
     Sample s;
     s.source = lag::source_standby;
-    if (PQntuples(res) == 0)
+    if (!res || PQntuples(res) == 0)
         return s;
     bool in_recovery = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     s.present = in_recovery;
@@ -517,7 +552,7 @@ void report_problem(const std::string &problem) {
     if (problem != problem_logged && !problem.empty())
         elog(LOG, "shardroute lag monitor: %s", problem.c_str());
     problem_logged = problem;
-    lag::set_problem(problem.c_str());
+    lag::set_problem(problem);
 }
 
 void poll_once(TimestampTz round_end) {
@@ -528,12 +563,21 @@ void poll_once(TimestampTz round_end) {
         return;
     }
     refresh_monitor_keywords();
-    report_problem(monitor_conninfo_valid ? "" : "shardroute.lag_monitor_conninfo is invalid (see the log)");
 
     std::map<std::string, std::vector<const topology::Node *>> standbys_of;
+    size_t nstandbys = 0;
     for (const auto &n : t.nodes)
-        if (n.is_standby())
+        if (n.is_standby()) {
             standbys_of[*n.primary_node].push_back(&n);
+            ++nstandbys;
+        }
+    // shared memory holds max_samples standbys: the others have no sample
+    // (lag unknown), and standby_status() says why
+    std::string problem = monitor_conninfo_valid ? "" : "shardroute.lag_monitor_conninfo is invalid (see the log)";
+    if (nstandbys > static_cast<size_t>(lag::max_samples))
+        problem += (problem.empty() ? "" : "; ") + std::string("the catalog has ") + std::to_string(nstandbys) +
+                   " standbys: the lag monitor samples the first " + std::to_string(lag::max_samples) + " of them only";
+    report_problem(problem);
 
     // primaries first; a standby asks itself when its primary is unknown or
     // did not answer last time (so a dead primary costs one round, not one
@@ -577,7 +621,7 @@ void poll_once(TimestampTz round_end) {
             }
             continue;
         }
-        if (pe != endpoints.end() && pe->second.answered) {
+        if (pe != endpoints.end() && pe->second.answered && pe->second.result) {
             read_primary(pe->second, standbys, fresh);
             if (pe->second.local != 1)
                 continue;
@@ -591,7 +635,7 @@ void poll_once(TimestampTz round_end) {
         std::string primary_error = pe != endpoints.end() ? pe->second.error : "not in the catalog";
         for (const auto *sb : standbys) {
             auto se = endpoints.find(sb->name);
-            if (se != endpoints.end() && se->second.answered && se->second.sql == standby_sql)
+            if (se != endpoints.end() && se->second.answered && se->second.result && se->second.sql == standby_sql)
                 fresh[sb->name] = read_standby(se->second);
             else if (se != endpoints.end() && !se->second.error.empty())
                 notes[sb->name] = "primary: " + primary_error + "; standby: " + se->second.error;
@@ -625,14 +669,14 @@ void poll_once(TimestampTz round_end) {
                 if (strncmp(previous[static_cast<size_t>(i)].standby, slot.standby, NAMEDATALEN) == 0)
                     slot = previous[static_cast<size_t>(i)];
             auto n = notes.find(node.name);
-            strlcpy(slot.note, n != notes.end() ? n->second.c_str() : "", sizeof(slot.note));
+            lag::copy_text(slot.note, sizeof(slot.note), n != notes.end() ? n->second : std::string());
         } else {
             const Sample &smp = it->second;
             slot.source = smp.source;
             slot.present = smp.present;
             slot.streaming = smp.streaming;
             slot.state = smp.state;
-            strlcpy(slot.state_text, smp.state_text.c_str(), sizeof(slot.state_text));
+            lag::copy_text(slot.state_text, sizeof(slot.state_text), smp.state_text);
             slot.sent_lsn = smp.sent;
             slot.flush_lsn = smp.flush;
             slot.replay_lsn = smp.replay;
@@ -681,9 +725,9 @@ void back_off_before_connecting() {
         strlcpy(lag::monitor->connecting_to, pg::lag_monitor_database, NAMEDATALEN);
         int wait_s = failures == 0 ? 0 : std::min(1 << std::min(failures, 6), max_backoff_s);
         if (failures > 0)
-            snprintf(lag::monitor->problem, lag::problem_len,
-                     "cannot connect to database \"%s\" (shardroute.lag_monitor_database); next try in %d s",
-                     pg::lag_monitor_database, wait_s);
+            lag::copy_text(lag::monitor->problem, lag::problem_len,
+                           "cannot connect to database \"" + std::string(pg::lag_monitor_database) +
+                               "\" (shardroute.lag_monitor_database); next try in " + std::to_string(wait_s) + " s");
         LWLockRelease(lag::monitor_lock);
         if (failures == 0)
             return;
@@ -752,6 +796,8 @@ void shardroute_lag_monitor_main(Datum) {
             // the poll cannot go on (an error, or a cancel): report, clean up, try again next time
             ErrorData *edata = e.edata();
             elog(LOG, "shardroute lag monitor: %s", edata && edata->message ? edata->message : "error");
+            if (edata)
+                FreeErrorData(edata); // copied outside any transaction's memory: nothing else frees it
             QueryCancelPending = false;
             AbortCurrentTransaction();
         } catch (const std::exception &e) {

@@ -2,6 +2,8 @@
 // cluster a read should use, and the check to run before promoting a standby.
 #include "common/error.hpp"
 #include "plproxy/server_options.hpp"
+#include "routing/standby_cluster.hpp"
+#include "topology/standby_server.hpp"
 #include "topology/validate.hpp"
 
 #include <nlohmann/json.hpp>
@@ -192,7 +194,7 @@ void check_server_name(const std::string &server) {
 Datum sync_server(const SyncArgs &args) {
     std::string cluster(VARDATA_ANY(args.cluster), VARSIZE_ANY_EXHDR(args.cluster));
     std::string server = args.server         ? std::string(VARDATA_ANY(args.server), VARSIZE_ANY_EXHDR(args.server))
-                         : args.for_standbys ? cluster + "_standby"
+                         : args.for_standbys ? topology::standby_server_name(cluster)
                                              : cluster;
     check_server_name(server);
     std::optional<plproxy::Options> given;
@@ -266,29 +268,21 @@ SHARDROUTE_FUNCTION(shardroute_plproxy_sync) {
 SHARDROUTE_FUNCTION(shardroute_read_cluster) {
     const auto &c = pg::catalog();
     const routing::ClusterRoute &route = pg::cluster_arg(fcinfo, 0, c);
-    bool standby = pg::read_from_standbys && !route.nodes.empty();
-    if (standby) {
+    bool standby = false;
+    if (pg::read_from_standbys) {
         pg::LagView lag;
-        for (int32_t node : route.nodes) {
-            const auto &candidates = c.routes.standbys_of[static_cast<size_t>(node)];
-            if (candidates.empty()) {
-                standby = false;
-                break;
-            }
-            const auto &sb = c.routes.standbys[static_cast<size_t>(candidates.front())]; // as plproxy_sync chose
-            if (!lag.evaluate(sb, c.routes.nodes[static_cast<size_t>(sb.node)]).eligible()) {
-                standby = false;
-                break;
-            }
-        }
+        standby = routing::standby_cluster_usable(c.routes, route, [&](int32_t s) {
+            const auto &sb = c.routes.standbys[static_cast<size_t>(s)];
+            return lag.evaluate(sb, c.routes.nodes[static_cast<size_t>(sb.node)]).eligible();
+        });
     }
-    constexpr char suffix[] = "_standby";
-    size_t len = route.name.size() + (standby ? sizeof(suffix) - 1 : 0);
+    const auto suffix = topology::standby_server_suffix;
+    size_t len = route.name.size() + (standby ? suffix.size() : 0);
     auto *out = static_cast<text *>(palloc(VARHDRSZ + len));
     SET_VARSIZE(out, VARHDRSZ + len);
     memcpy(VARDATA(out), route.name.data(), route.name.size());
     if (standby)
-        memcpy(VARDATA(out) + route.name.size(), suffix, sizeof(suffix) - 1);
+        memcpy(VARDATA(out) + route.name.size(), suffix.data(), suffix.size());
     PG_RETURN_TEXT_P(out);
 }
 

@@ -104,18 +104,15 @@ SHARDROUTE_FUNCTION(shardroute_read_node_for_key) {
     if (candidates.empty())
         return node_text(c, owner);
     pg::LagView lag;
-    int32_t chosen = routing::unassigned;
-    int eligible = 0;
-    for (int32_t s : candidates) {
-        const auto &sb = c.routes.standbys[static_cast<size_t>(s)];
-        if (!lag.evaluate(sb, c.routes.nodes[static_cast<size_t>(sb.node)]).eligible())
-            continue;
-        // reservoir sampling: each eligible standby ends up chosen with probability 1/eligible
-        ++eligible;
-        if (pg_prng_double(&pg_global_prng_state) * eligible < 1.0)
-            chosen = sb.node;
-    }
-    return node_text(c, chosen != routing::unassigned ? chosen : owner);
+    int pick = routing::reservoir_pick(
+        candidates.size(),
+        [&](size_t i) {
+            const auto &sb = c.routes.standbys[static_cast<size_t>(candidates[i])];
+            return lag.evaluate(sb, c.routes.nodes[static_cast<size_t>(sb.node)]).eligible();
+        },
+        []() { return pg_prng_double(&pg_global_prng_state); });
+    return node_text(c, pick >= 0 ? c.routes.standbys[static_cast<size_t>(candidates[static_cast<size_t>(pick)])].node
+                                  : owner);
 }
 
 // One row per registered standby: why it is or is not eligible right now.

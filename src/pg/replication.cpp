@@ -7,6 +7,7 @@ extern "C" {
 #include "replication/walsender_private.h"
 #include "storage/spin.h"
 #include "utils/backend_status.h"
+#include "utils/memutils.h"
 }
 
 #include <cstring>
@@ -52,9 +53,25 @@ const char *cached_name(int pid, int slot, TimestampTz now) {
     return nullptr;
 }
 
+// Whether this backend holds a snapshot of the backend status array (taken by
+// pg_stat_activity and friends, kept until the end of the transaction).
+// backend_status.c keeps it in its own context under TopMemoryContext and
+// deletes that context when the snapshot is cleared.
+bool have_backend_status_snapshot() {
+    for (MemoryContext c = TopMemoryContext->firstchild; c; c = c->nextchild)
+        if (strcmp(c->name, "Backend Status Snapshot") == 0)
+            return true;
+    return false;
+}
+
 // Re-reads application_name for the current walsender pids from the backend
-// status array (a local snapshot that is released at once).
+// status array. A snapshot the caller already took (pg_stat_activity in the
+// same transaction) is used as it is and kept, so that the caller's view of
+// the stats stays consistent; one taken here is released at once. A walsender
+// newer than the caller's snapshot then has no name yet: it is not cached, and
+// looked up again by the next call.
 void refresh_names(const SenderCopy *copies, const int *slots, int n, TimestampTz now) {
+    bool callers_snapshot = have_backend_status_snapshot();
     int used = 0;
     int backends = pgstat_fetch_stat_numbackends();
     for (int b = 1; b <= backends && used < max_wal_senders; ++b) {
@@ -74,7 +91,8 @@ void refresh_names(const SenderCopy *copies, const int *slots, int n, TimestampT
         }
     }
     names_used = used;
-    pgstat_clear_backend_activity_snapshot();
+    if (!callers_snapshot)
+        pgstat_clear_backend_activity_snapshot();
 }
 
 } // namespace

@@ -29,8 +29,12 @@ struct ReplicationSample {
 // healthy standbys. -1 when nothing is known.
 int64_t lag_lower_bound_us(const ReplicationSample &s) noexcept;
 
+// A standby's max_lag when the catalog gives none: 3 s, CommCare's
+// ACCEPTABLE_REPLICATION_DELAY default.
+inline constexpr int64_t default_max_lag_us = 3000000;
+
 struct StandbyLimits {
-    int64_t max_lag_us = 3000000;
+    int64_t max_lag_us = default_max_lag_us;
     std::optional<int64_t> max_lag_bytes;
 };
 
@@ -57,5 +61,23 @@ Verdict evaluate_standby(const ReplicationSample *sample, const StandbyLimits &l
 // (whose sum overflows to inf) still split fairly; an infinite weight counts
 // as the largest, NaN and negative weights as 0.
 int weighted_pick(const double *weights, const bool *eligible, size_t n, double r) noexcept;
+
+// One of n candidates, each eligible one with the same probability, in one
+// pass and without storing them (reservoir sampling): eligible(i) says whether
+// candidate i may serve, draw() gives a uniform number in [0, 1) and is called
+// once per eligible candidate. -1 when none is eligible. Inline: read_node_for_key
+// runs it on every call.
+template <typename Eligible, typename Draw> int reservoir_pick(size_t n, Eligible &&eligible, Draw &&draw) {
+    int chosen = -1;
+    int seen = 0;
+    for (size_t i = 0; i < n; ++i) {
+        if (!eligible(i))
+            continue;
+        ++seen; // candidate i replaces the choice with probability 1/seen
+        if (draw() * seen < 1.0)
+            chosen = static_cast<int>(i);
+    }
+    return chosen;
+}
 
 } // namespace shardroute::routing

@@ -75,7 +75,7 @@ RouteTable build_route_table(const topology::Topology &t) {
         sb.node = map.find_node(n->name);
         sb.primary = map.find_node(*n->primary_node);
         sb.replication_name = n->replication_name();
-        sb.limits.max_lag_us = n->max_lag_us.value_or(3000000);
+        sb.limits.max_lag_us = n->max_lag_us.value_or(default_max_lag_us);
         sb.limits.max_lag_bytes = n->max_lag_bytes;
         standby_index[static_cast<size_t>(sb.node)] = static_cast<int32_t>(map.standbys.size());
         if (sb.primary != unassigned)

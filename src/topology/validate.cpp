@@ -4,6 +4,7 @@
 #include "hash/algorithm.hpp"
 #include "topology/codec.hpp"
 #include "topology/conninfo.hpp"
+#include "topology/standby_server.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -157,7 +158,7 @@ std::vector<Problem> check_cluster(const Cluster &cl) {
     check_name(c, "cluster", cl.name);
     // PL/Proxy's server for the cluster's standbys is named <cluster>_standby, and
     // PostgreSQL names are at most 63 bytes
-    if (valid_name(cl.name) && cl.name.size() > 63 - std::string_view("_standby").size())
+    if (valid_name(cl.name) && cl.name.size() > max_cluster_name_bytes)
         c.add(Field::name, "invalid name",
               fmt::format("cluster name {} is longer than 55 bytes, so {}_standby cannot name its standby server",
                           q(cl.name), cl.name),

@@ -2,7 +2,8 @@
 # remote), a second database, a node that moves or points at a copy of this
 # server, a dead primary, a stalled remote backend, the monitor's own
 # credentials, cancel / reload / missing database, and replication_caught_up
-# with WAL flushed but not sent.
+# with WAL flushed but not sent; a cascading standby (whose primary is in
+# recovery), the caller's pg_stat snapshot, and notes clipped at a character.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -17,7 +18,7 @@ sub thaw { my ($pid) = @_; kill 'CONT', $pid; @stopped = grep { $_ != $pid } @st
 END { kill 'CONT', $_ for @stopped; }
 
 my $proxy = PostgreSQL::Test::Cluster->new('proxy');
-$proxy->init(allows_streaming => 1);
+$proxy->init(allows_streaming => 1, extra => [ '--encoding=UTF8', '--locale=C' ]);
 $proxy->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'shardroute'
 shardroute.lag_poll_interval = ${interval_ms}ms
@@ -49,6 +50,11 @@ my $a1 = PostgreSQL::Test::Cluster->new('a1');
 $a1->init_from_backup($a, 'abase', has_streaming => 1);
 $a1->append_conf('postgresql.conf', "primary_conninfo = '" . $a->connstr . " application_name=a1'\n");
 $a1->start;
+$a1->backup('a1base');
+my $a2 = PostgreSQL::Test::Cluster->new('a2');    # cascades from a1: its primary is in recovery
+$a2->init_from_backup($a1, 'a1base', has_streaming => 1);
+$a2->append_conf('postgresql.conf', "primary_conninfo = '" . $a1->connstr . " application_name=q2'\n");
+$a2->start;
 
 my $host = $proxy->host;
 my $closed = PostgreSQL::Test::Cluster::get_free_port();
@@ -61,6 +67,11 @@ $proxy->safe_psql('postgres', qq{
     -- q: a server (a1) whose pg_stat_replication is empty: q1 is sampled, 'not connected', every poll
     SELECT shardroute.add_node('q', '$host', ${\ $a1->port}, 'postgres');
     SELECT shardroute.add_standby('q1', 'q', '127.0.0.1', $closed, 'postgres');
+    -- q2 cascades from a1 (= q, in recovery): lag_bytes measured against a1's replay position
+    SELECT shardroute.add_standby('q2', 'q', '$host', ${\ $a2->port}, 'postgres', max_lag_bytes => 100000000);
+    -- u: a host name of 120 bytes that does not resolve: notes quote it, clipped
+    SELECT shardroute.add_node('u', repeat('é', 60), 5432, 'postgres');
+    SELECT shardroute.add_standby('u1', 'u', repeat('é', 3), 5432, 'postgres');
     SELECT shardroute.add_node('c', '127.0.0.1', $closed, 'postgres');
     SELECT shardroute.add_standby('c1', 'c', '127.0.0.1', $closed, 'postgres');
     SELECT shardroute.create_read_group('ga', 'a');
@@ -81,6 +92,26 @@ sub wait_status {
 }
 wait_status('a1', q{reason || ' ' || source}, 'ok primary', 'a1 sampled through its primary');
 wait_status('p1', q{reason || ' ' || source}, 'ok local walsender', 'p1 read from the local walsender');
+
+# a standby of a primary that is itself in recovery: lag_bytes against its replay position
+wait_status('q2', q{reason || ' ' || source || ' ' || (lag_bytes IS NOT NULL)}, 'ok primary true',
+    'q2 (cascading from a1) is judged by lag_bytes against a1\'s replay position');
+
+# a note quoting a long host name is clipped at a character, not inside one
+ok($proxy->poll_query_until('postgres',
+        q{SELECT octet_length(source) > 100 FROM shardroute.standby_status() WHERE node = 'u1'}),
+    'u1 has a long note');
+my ($uret, $uout, $uerr) = $proxy->psql('postgres',
+    q{SELECT length(source) > 0 AND source LIKE 'none: primary: %' FROM shardroute.standby_status() WHERE node = 'u1'});
+is($uout . $uerr, 't', 'the note of u1 is valid text (clipped at a character)');
+
+# reading this server's walsenders keeps the caller's pg_stat_activity snapshot
+is($proxy->safe_psql('postgres', q{
+        BEGIN;
+        SELECT 1 /* marker one */ FROM pg_catalog.pg_stat_activity WHERE pid = pg_backend_pid();
+        SELECT shardroute.choose_read_node('gme') IS NOT NULL;
+        SELECT query LIKE ('%mark' || 'er one%') FROM pg_catalog.pg_stat_activity WHERE pid = pg_backend_pid();
+        COMMIT;}), "1\nt\nt", "choose_read_node does not discard the caller's pg_stat_activity snapshot");
 
 # item 15: the monitor connects as shardroute.lag_monitor_conninfo says, never
 # as the catalog's options say; the setting is hidden from other roles
@@ -155,13 +186,17 @@ my $backend = $a->safe_psql('postgres',
     q{SELECT pid FROM pg_stat_activity WHERE application_name = 'shardroute_lag_monitor' LIMIT 1});
 freeze($backend);
 my $fresh = 1;
+my @a1_wrong;
 my $t0 = time;
 while (time - $t0 < 3) {
     $fresh &&= $proxy->safe_psql('postgres',
         qq{SELECT sample_age < interval '${\ (2 * $interval_ms)} ms' AND reason = 'not connected'
            FROM shardroute.standby_status() WHERE node = 'q1'}) eq 't';
+    my $a1_now = status('a1', q{reason || ' | ' || source});
+    push @a1_wrong, $a1_now if $a1_now =~ /^not connected/;
     sleep(0.1);
 }
+is(scalar(@a1_wrong), 0, "healthy a1 never 'not connected' while a's backend is stalled (@a1_wrong[0..0])");
 ok($proxy->poll_query_until('postgres', q{SELECT reason FROM shardroute.standby_status() WHERE node = 'a1'}, 'ok'),
     'a1 sampled again over a new connection while the old backend is stalled');
 ok($fresh, 'the stalled backend of a delays no other sample (q1 younger than 2 polls throughout)');
