@@ -17,8 +17,6 @@ using namespace topology;
 
 namespace {
 
-constexpr double default_delay_seconds = 3;
-
 constexpr std::initializer_list<const char *> top_level_keys = {
     "DATABASES",           "LOAD_BALANCED_APPS",      "PARTITION_DATABASE_CONFIG", "PL_PROXY_CLUSTER_NAME",
     "REPORTING_DATABASES", "USE_PARTITIONED_DATABASE"};
@@ -129,7 +127,7 @@ void read_standby(const json &j, const std::string &path, Node &n) {
     if (!j.contains("MASTER"))
         malformed(path, "has no MASTER", "MASTER is the alias of the database this standby replicates.");
     n.primary_node = string_at(j["MASTER"], sub(path, "MASTER"));
-    n.max_lag_us = std::llround(default_delay_seconds * 1e6);
+    n.max_lag_us = topology::default_max_lag_us;
     if (j.contains("ACCEPTABLE_REPLICATION_DELAY"))
         n.max_lag_us = delay_at(j["ACCEPTABLE_REPLICATION_DELAY"], sub(path, "ACCEPTABLE_REPLICATION_DELAY"));
     if (j.contains("MAX_LAG_BYTES"))

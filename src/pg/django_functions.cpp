@@ -18,11 +18,11 @@ using namespace shardroute;
 namespace {
 
 std::string jsonb_text(Jsonb *doc) {
-    return pg::pg_call([doc]() { return JsonbToCString(nullptr, &doc->root, VARSIZE(doc)); });
+    return pg::pg_call([doc]() noexcept { return JsonbToCString(nullptr, &doc->root, VARSIZE(doc)); });
 }
 
 Datum to_jsonb(const std::string &text) {
-    return pg::pg_call([&text]() { return DirectFunctionCall1(jsonb_in, CStringGetDatum(text.c_str())); });
+    return pg::pg_call([&text]() noexcept { return DirectFunctionCall1(jsonb_in, CStringGetDatum(text.c_str())); });
 }
 
 } // namespace

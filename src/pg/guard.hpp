@@ -69,7 +69,7 @@ void run_guarded(void (*body)(void *), void *arg);
 template <typename Fn> auto pg_call(Fn &&fn) -> decltype(fn()) {
     using Result = decltype(fn());
     using Body = std::remove_reference_t<Fn>;
-    // static_assert(std::is_nothrow_invocable_v<Body &>, "what runs inside PG_TRY must be noexcept");
+    static_assert(std::is_nothrow_invocable_v<Body &>, "what runs inside PG_TRY must be noexcept");
     static_assert(std::is_void_v<Result> || std::is_scalar_v<Result>,
                   "pg_call returns plain data only (a pointer or a number)");
     if constexpr (std::is_void_v<Result>) {

@@ -327,7 +327,7 @@ struct WaitSpec {
 
 // Waits for any of the sockets, the latch, or the timeout (through pg_call).
 void wait_sockets(WaitSpec *w, long timeout_ms) {
-    pg_call([w, timeout_ms]() {
+    pg_call([w, timeout_ms]() noexcept {
         // PostgreSQL 15 does not release a wait event set (an epoll fd) on
         // error: it is freed here on every path
         WaitEventSet *volatile set = CreateWaitEventSet(CurrentMemoryContext, w->n + 2);
@@ -530,7 +530,7 @@ enum class Catalog { ok, no_extension };
 
 // The catalog of the monitor's database.
 Catalog read_topology(topology::Topology &out) {
-    bool installed = pg_call([]() {
+    bool installed = pg_call([]() noexcept {
         SetCurrentStatementStartTimestamp();
         StartTransactionCommand();
         bool has = OidIsValid(get_extension_oid("shardroute", true));
@@ -541,7 +541,7 @@ Catalog read_topology(topology::Topology &out) {
     if (!installed)
         return Catalog::no_extension;
     out = pg::load_topology();
-    pg_call([]() { CommitTransactionCommand(); });
+    pg_call([]() noexcept { CommitTransactionCommand(); });
     return Catalog::ok;
 }
 
@@ -781,7 +781,7 @@ void shardroute_lag_monitor_main(Datum) {
         TimestampTz started = GetCurrentTimestamp();
         TimestampTz round_end = started + static_cast<int64>(pg::lag_poll_interval_ms) * 1000;
         try {
-            pg_call([]() { CHECK_FOR_INTERRUPTS(); });
+            pg_call([]() noexcept { CHECK_FOR_INTERRUPTS(); });
             if (ConfigReloadPending) {
                 ConfigReloadPending = false;
                 ProcessConfigFile(PGC_SIGHUP);

@@ -1,4 +1,5 @@
 #include "plproxy/server_options.hpp"
+#include "topology/standby_server.hpp"
 
 #include "common/error.hpp"
 #include "topology/conninfo.hpp"
@@ -53,14 +54,6 @@ void check_settings(const Options &given) {
     }
 }
 
-const topology::Node *standby_of(const topology::Topology &t, const std::string &node) {
-    const topology::Node *best = nullptr;
-    for (const auto &n : t.nodes)
-        if (n.primary_node && *n.primary_node == node && (!best || n.name < best->name))
-            best = &n;
-    return best;
-}
-
 Options server_options(const topology::Topology &t, const std::string &cluster_name, bool for_standbys,
                        const Options &given) {
     const topology::Cluster *cluster = t.find_cluster(cluster_name);
@@ -95,7 +88,7 @@ Options server_options(const topology::Topology &t, const std::string &cluster_n
             continue;
         const topology::Node *target = t.find_node(node);
         if (for_standbys && target) {
-            target = standby_of(t, node);
+            target = topology::serving_standby(t, node);
             if (!target) {
                 without_standby.push_back(node);
                 conninfo[node] = "";

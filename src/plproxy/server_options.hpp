@@ -23,10 +23,6 @@ std::string known_settings();
 std::string partition_option(int shard);
 bool is_partition_option(std::string_view key);
 
-// The node whose database serves a shard's reads in the standby cluster: the
-// node's first standby by name, or nullptr.
-const topology::Node *standby_of(const topology::Topology &t, const std::string &node);
-
 // Every option the cluster's server must have: the settings (defaults
 // connection_lifetime 1800 and disable_binary 1, then `settings` on top), then
 // one partition option per shard holding the owning node's conninfo (or its

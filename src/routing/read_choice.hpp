@@ -3,6 +3,8 @@
 #pragma once
 #include "common/cpp_only.hpp"
 
+#include "topology/model.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -29,9 +31,7 @@ struct ReplicationSample {
 // healthy standbys. -1 when nothing is known.
 int64_t lag_lower_bound_us(const ReplicationSample &s) noexcept;
 
-// A standby's max_lag when the catalog gives none: 3 s, CommCare's
-// ACCEPTABLE_REPLICATION_DELAY default.
-inline constexpr int64_t default_max_lag_us = 3000000;
+using topology::default_max_lag_us; // 3 s, defined with the model
 
 struct StandbyLimits {
     int64_t max_lag_us = default_max_lag_us;

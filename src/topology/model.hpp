@@ -12,6 +12,10 @@
 
 namespace shardroute::topology {
 
+// A standby's max_lag when the catalog gives none: 3 s, CommCare's
+// ACCEPTABLE_REPLICATION_DELAY default (the SQL add_standby() default says the same).
+inline constexpr int64_t default_max_lag_us = 3000000;
+
 // A database endpoint, named by its Django alias. A standby has primary_node set.
 struct Node {
     std::string name;

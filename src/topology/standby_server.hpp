@@ -1,8 +1,11 @@
-// The name of a cluster's PL/Proxy server for its standbys, and what that
-// name leaves for the cluster's own name: one rule for plproxy_sync's default
-// server name, read_cluster's answer and the validator's length limit.
+// The standby cluster of a PL/Proxy cluster: which standby serves a node's
+// shards in it (plproxy_sync writes it, read_cluster judges it; the route
+// table keeps each node's standbys in the same name order), the server's name,
+// and what that name leaves for the cluster's own name (the validator's limit).
 #pragma once
 #include "common/cpp_only.hpp"
+
+#include "topology/model.hpp"
 
 #include <cstddef>
 #include <string>
@@ -20,6 +23,16 @@ inline std::string standby_server_name(std::string_view cluster) {
     std::string out(cluster);
     out += standby_server_suffix;
     return out;
+}
+
+// The standby serving `node`'s shards in the standby cluster: its first standby
+// by name, or nullptr.
+inline const Node *serving_standby(const Topology &t, std::string_view node) {
+    const Node *best = nullptr;
+    for (const auto &n : t.nodes)
+        if (n.primary_node && *n.primary_node == node && (!best || n.name < best->name))
+            best = &n;
+    return best;
 }
 
 } // namespace shardroute::topology
