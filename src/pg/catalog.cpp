@@ -103,10 +103,18 @@ topology::Topology load_topology() {
 
 const CatalogCache &catalog() {
     // Another session may have committed a change since this transaction last
-    // took a lock (the usual moment invalidations are read): a READ COMMITTED
-    // statement must see it. Cheap when nothing is pending; runs before any
-    // C++ object of this frame exists, as it may ereport.
-    AcceptInvalidationMessages();
+    // took a lock (the usual moment invalidations are read): each statement
+    // must see what was committed before it began. Read pending invalidations
+    // once per statement (a query routes with one topology), not per row.
+    // Runs before any C++ object of this frame exists, as it may ereport.
+    static LocalTransactionId seen_lxid = InvalidLocalTransactionId;
+    static TimestampTz seen_statement = 0;
+    TimestampTz statement = GetCurrentStatementStartTimestamp();
+    if (statement != seen_statement || MyProc->lxid != seen_lxid) {
+        AcceptInvalidationMessages();
+        seen_statement = statement;
+        seen_lxid = MyProc->lxid;
+    }
     if (cache && cache_valid &&
         (cache->only_lxid == InvalidLocalTransactionId ||
          (cache->only_lxid == MyProc->lxid && cache->only_statement == GetCurrentStatementStartTimestamp())))
