@@ -287,8 +287,8 @@ SHARDROUTE_FUNCTION(shardroute_read_cluster) {
 }
 
 // True when the standby's walsender is streaming and has replayed all this
-// server flushed: the check to run before promoting it
-// (seeds/moving-a-sharded-database.rst, step 6).
+// server flushed: the check to run before promoting it in a move (README,
+// "Moving p2 to a new host").
 SHARDROUTE_FUNCTION(shardroute_replication_caught_up) {
     text *arg = PG_GETARG_TEXT_PP(0); // detoasted before any C++ object exists
     const auto &c = pg::catalog();
