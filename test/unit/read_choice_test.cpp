@@ -1,4 +1,4 @@
-// The read routing rules of DESIGN.md ("CommCare read routing"), one case each.
+// The read routing rules (README.md, "Read routing"), one case each.
 #include "check.hpp"
 
 #include "routing/read_choice.hpp"
