@@ -34,6 +34,22 @@ END $$;
 -- the same call site in a query over rows of different names
 SELECT c, shardroute.node_for_key(c, 'k') FROM (VALUES ('a'), ('b'), ('a')) v(c);
 
+-- Later statements of one Query message (psql's \;) and of a DO block see what another
+-- session (dblink) committed after the first statement ran.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS dblink;
+RESET client_min_messages;
+SELECT format('host=%s port=%s dbname=%s', split_part(current_setting('unix_socket_directories'), ',', 1),
+              current_setting('port'), current_database()) AS other_session \gset
+SET shardroute_test.other_session = :'other_session';
+SELECT shardroute.node_for_shard('a', 1) AS before \; SELECT count(*) AS committed_elsewhere FROM dblink(:'other_session', $$SELECT shardroute.assign_shards('a', 'hb', 0, 3)::text$$) AS t(r text) \; SELECT shardroute.node_for_shard('a', 1) AS after;
+DO $$
+BEGIN
+    RAISE NOTICE 'before: %', shardroute.node_for_shard('a', 1);
+    PERFORM * FROM dblink(current_setting('shardroute_test.other_session'),
+                          $q$SELECT shardroute.assign_shards('a', 'ha', 0, 3)::text$q$) AS t(r text);
+    RAISE NOTICE 'after: %', shardroute.node_for_shard('a', 1);
+END $$;
 -- A cluster with no shard ranges is reported, not only found at lookup time.
 SELECT shardroute.create_cluster('empty', 4);
 SELECT * FROM shardroute.check_topology();

@@ -15,10 +15,12 @@ extern "C" {
 #include "access/xact.h"
 #include "commands/trigger.h"
 #include "datatype/timestamp.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "storage/proc.h"
 #include "storage/lmgr.h"
 #include "utils/inval.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -44,6 +46,20 @@ namespace {
 uint64_t catalog_changes = 0;
 LocalTransactionId checked_lxid = InvalidLocalTransactionId;
 uint64_t checked_changes = 0;
+
+// Set by every query execution that starts (each statement of a Query
+// message, each SQL statement of PL/pgSQL, each cursor): catalog() then reads
+// pending invalidations once. Plain C: it only sets a flag and chains on.
+bool executor_started = true;
+ExecutorStart_hook_type previous_executor_start = nullptr;
+
+void flag_executor_start(QueryDesc *query, int eflags) {
+    executor_started = true;
+    if (previous_executor_start)
+        previous_executor_start(query, eflags);
+    else
+        standard_ExecutorStart(query, eflags);
+}
 
 void forget_check_on_abort(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
     if (event == SUBXACT_EVENT_ABORT_SUB)
@@ -103,14 +119,18 @@ topology::Topology load_topology() {
 
 const CatalogCache &catalog() {
     // Another session may have committed a change since this transaction last
-    // took a lock (the usual moment invalidations are read): each statement
-    // must see what was committed before it began. Read pending invalidations
-    // once per statement (a query routes with one topology), not per row.
-    // Runs before any C++ object of this frame exists, as it may ereport.
+    // took a lock (the usual moment invalidations are read): each statement must
+    // see what was committed before it began, also the later statements of one
+    // Query message and the SQL statements of a PL/pgSQL block. So pending
+    // invalidations are read once per executed statement (the ExecutorStart
+    // hook below flags it), per client statement and per transaction, never per
+    // row: one execution of a query routes with one topology. Runs before any
+    // C++ object of this frame exists, as it may ereport.
     static LocalTransactionId seen_lxid = InvalidLocalTransactionId;
     static TimestampTz seen_statement = 0;
     TimestampTz statement = GetCurrentStatementStartTimestamp();
-    if (statement != seen_statement || MyProc->lxid != seen_lxid) {
+    if (executor_started || statement != seen_statement || MyProc->lxid != seen_lxid) {
+        executor_started = false;
         AcceptInvalidationMessages();
         seen_statement = statement;
         seen_lxid = MyProc->lxid;
@@ -147,6 +167,8 @@ const CatalogCache &catalog() {
 }
 
 void register_catalog_callbacks() {
+    previous_executor_start = ExecutorStart_hook;
+    ExecutorStart_hook = flag_executor_start;
     CacheRegisterRelcacheCallback(invalidate_callback, 0);
     RegisterSubXactCallback(forget_check_on_abort, nullptr);
 }
@@ -186,7 +208,9 @@ char *row_json(HeapTuple tuple, TupleDesc desc) {
                             : us <= -9.2e18 ? PG_INT64_MIN
                                             : static_cast<int64>(std::llround(us));
             out.len--; // reopen the object: drop its closing brace
-            appendStringInfo(&out, ",\"%s_us\":" INT64_FORMAT "}", NameStr(att->attname), clamped);
+            appendStringInfoChar(&out, ',');
+            escape_json(&out, psprintf("%s_us", NameStr(att->attname)));
+            appendStringInfo(&out, ":" INT64_FORMAT "}", clamped);
         }
         return out.data;
     });
