@@ -1,7 +1,6 @@
 // Citus topology from the catalog: which coordinator host to set and which
 // workers to add (citus_node_name overriding host:port, as CITUS_NODE_NAME does).
 #pragma once
-#include "common/cpp_only.hpp"
 
 #include "topology/model.hpp"
 

@@ -1,7 +1,6 @@
 // Every reason create_distributed_table / create_reference_table would refuse
 // a table, found before calling it, with hints in Django terms.
 #pragma once
-#include "common/cpp_only.hpp"
 
 #include <string>
 #include <vector>

@@ -1,7 +1,6 @@
 // The one exception type that pure C++ code throws. src/pg/ turns it into an
 // ereport(ERROR) carrying the same SQLSTATE, detail and hint.
 #pragma once
-#include "common/cpp_only.hpp"
 
 #include <stdexcept>
 #include <string>

@@ -6,7 +6,6 @@
 // document (settings -> Document), import (Document -> catalog plan),
 // export (catalog -> settings), order (the one order of catalog lists).
 #pragma once
-#include "common/cpp_only.hpp"
 
 #include "topology/model.hpp"
 

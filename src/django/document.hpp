@@ -3,7 +3,6 @@
 // PL/Proxy cluster), the cluster, the read groups, and the rows about settings
 // that are ignored or legacy. Internal to src/django/.
 #pragma once
-#include "common/cpp_only.hpp"
 
 #include "django/django.hpp"
 #include "django/json_access.hpp"

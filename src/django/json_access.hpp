@@ -2,7 +2,6 @@
 // setting path (DATABASES['p1']['PORT']), and the size and depth limits
 // checked before nlohmann sees the text. Internal to src/django/.
 #pragma once
-#include "common/cpp_only.hpp"
 
 #include <cstdint>
 #include <initializer_list>

@@ -2,7 +2,6 @@
 // rows come out sorted and the export writes SHARDS and READ lists the same way
 // each time. Internal to src/django/.
 #pragma once
-#include "common/cpp_only.hpp"
 
 #include "topology/model.hpp"
 

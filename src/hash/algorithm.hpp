@@ -1,6 +1,5 @@
 // The hash algorithms shardroute knows, by the names pghashlib and plproxy users type.
 #pragma once
-#include "common/cpp_only.hpp"
 
 #include <optional>
 #include <string>

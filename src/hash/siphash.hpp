@@ -1,7 +1,6 @@
 // SipHash-2-4 (Aumasson & Bernstein), as pghashlib's hash_string(..., 'siphash24')
 // computes it: the CommCare fleet shards on the low 32 bits of this word.
 #pragma once
-#include "common/cpp_only.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -2,7 +2,6 @@
 // server options one cluster needs (one pNNNN per shard), and the smallest
 // change that turns a server's current options into them.
 #pragma once
-#include "common/cpp_only.hpp"
 
 #include "topology/model.hpp"
 

@@ -1,7 +1,6 @@
 // CommCare's read routing rules, as plain functions: when is a standby fresh
 // enough, and which member of a weighted READ list serves a read.
 #pragma once
-#include "common/cpp_only.hpp"
 
 #include "topology/model.hpp"
 

@@ -2,7 +2,6 @@
 // shard, laid out so a lookup is one mask and one array index; and for reads,
 // each standby's limits and each read group's weighted members.
 #pragma once
-#include "common/cpp_only.hpp"
 
 #include "hash/algorithm.hpp"
 #include "routing/read_choice.hpp"

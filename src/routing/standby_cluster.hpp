@@ -1,7 +1,6 @@
 // Which standby serves a node's shards in the standby cluster, and when reads
 // may use the standby cluster (read_cluster): CommCare's rule, in one place.
 #pragma once
-#include "common/cpp_only.hpp"
 
 #include "routing/route_table.hpp"
 

@@ -4,7 +4,6 @@
 // trigger and the Django import all go through it, so a new column is decoded
 // in one place.
 #pragma once
-#include "common/cpp_only.hpp"
 
 #include "topology/model.hpp"
 

@@ -1,7 +1,6 @@
 // libpq connection strings: parsing a node's extra `options`, checking them
 // (never a password), and writing a node's full conninfo with correct quoting.
 #pragma once
-#include "common/cpp_only.hpp"
 
 #include "topology/model.hpp"
 

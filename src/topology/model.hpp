@@ -2,7 +2,6 @@
 // Every other module (validation, Django settings, routing, PL/Proxy, Citus)
 // works on these, never on tuples.
 #pragma once
-#include "common/cpp_only.hpp"
 
 #include <cstdint>
 #include <optional>

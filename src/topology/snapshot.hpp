@@ -2,7 +2,6 @@
 // names: the SQL side builds it with to_jsonb() and applies it with
 // jsonb_populate_recordset(), so both directions stay in step with the tables.
 #pragma once
-#include "common/cpp_only.hpp"
 
 #include "topology/model.hpp"
 

@@ -3,7 +3,6 @@
 // table keeps each node's standbys in the same name order), the server's name,
 // and what that name leaves for the cluster's own name (the validator's limit).
 #pragma once
-#include "common/cpp_only.hpp"
 
 #include "topology/model.hpp"
 

@@ -1,7 +1,6 @@
 // The catalog's rules (the CommCare rules of README.md, "Topology catalog"):
 // every problem at once, each naming its rule, the objects and the field involved.
 #pragma once
-#include "common/cpp_only.hpp"
 
 #include "topology/model.hpp"
 
