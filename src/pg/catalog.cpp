@@ -31,7 +31,6 @@ extern "C" {
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <map>
 #include <memory>
 #include <string>
 

@@ -160,7 +160,7 @@ SHARDROUTE_FUNCTION(shardroute_route_keys) {
 SHARDROUTE_FUNCTION(shardroute_conninfo) {
     const auto &c = pg::catalog();
     text *arg = PG_GETARG_TEXT_PP(0);
-    std::string_view name(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg));
+    std::string_view name = text_view(arg);
     int32_t node = c.routes.find_node(name);
     if (node == routing::unassigned)
         throw Error(sqlstate::undefined_object, "node " + quoted_name(name) + " does not exist");

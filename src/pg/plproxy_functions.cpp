@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pg/catalog.hpp"
+#include "pg/datum.hpp"
 #include "pg/guard.hpp"
 #include "pg/lag_monitor.hpp"
 #include "pg/lookup.hpp"
@@ -165,11 +166,6 @@ void execute_as(Oid role, const std::string &sql) {
     });
 }
 
-Datum text_datum(const std::string &s) {
-    return PointerGetDatum(
-        pg::pg_call([&s]() noexcept { return cstring_to_text_with_len(s.data(), static_cast<int>(s.size())); }));
-}
-
 // The arguments of plproxy_sync, fetched (and detoasted) before any C++ object
 // exists, as fetching may ereport.
 struct SyncArgs {
@@ -233,7 +229,7 @@ Datum sync_server(const SyncArgs &args) {
     } else {
         auto changes = plproxy::diff(existing->options, desired);
         if (changes.empty())
-            return text_datum(server);
+            return pg::text_datum(server);
         sql = "ALTER SERVER " + quote_ident(server) + " OPTIONS (";
         for (size_t i = 0; i < changes.size(); ++i) {
             const auto &ch = changes[i];
@@ -247,7 +243,7 @@ Datum sync_server(const SyncArgs &args) {
         sql += ")";
     }
     execute_as(writer, sql);
-    return text_datum(server);
+    return pg::text_datum(server);
 }
 
 } // namespace
@@ -292,7 +288,7 @@ SHARDROUTE_FUNCTION(shardroute_read_cluster) {
 SHARDROUTE_FUNCTION(shardroute_replication_caught_up) {
     text *arg = PG_GETARG_TEXT_PP(0); // detoasted before any C++ object exists
     const auto &c = pg::catalog();
-    std::string_view name(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg));
+    std::string_view name = pg::text_view(arg);
     for (const auto &sb : c.routes.standbys) {
         if (c.routes.nodes[static_cast<size_t>(sb.node)] != name)
             continue;
