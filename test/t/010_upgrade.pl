@@ -1,5 +1,5 @@
-# Upgrading from 1.0 gives the same extension as a fresh install of the
-# current version: every member object (functions with their bodies,
+# Upgrading from every released version (1.0, 1.1) gives the same extension as
+# a fresh install of the current version: every member object (functions with their bodies,
 # settings, owners' grants; tables, triggers, comments) and the same routing.
 use strict;
 use warnings;
@@ -30,13 +30,7 @@ my $topology = q{
     COMMIT;
 };
 
-$node->safe_psql('postgres', 'CREATE DATABASE upgraded');
 $node->safe_psql('postgres', 'CREATE DATABASE fresh');
-$node->safe_psql('upgraded', "CREATE EXTENSION shardroute VERSION '1.0'");
-$node->safe_psql('upgraded', $topology);
-$node->safe_psql('upgraded', 'ALTER EXTENSION shardroute UPDATE');
-is($node->safe_psql('upgraded', q{SELECT extversion FROM pg_extension WHERE extname = 'shardroute'}),
-    $current, "ALTER EXTENSION UPDATE reaches $current");
 $node->safe_psql('fresh', 'CREATE EXTENSION shardroute');
 $node->safe_psql('fresh', $topology);
 
@@ -68,24 +62,34 @@ SELECT string_agg(d, E'\n' ORDER BY d) FROM (
     SELECT format('config dump %s', x) FROM pg_extension e, unnest(e.extconfig::regclass[]) x
      WHERE e.extname = 'shardroute'
 ) s(d)};
-my $upgraded = $node->safe_psql('upgraded', $members);
-my $fresh = $node->safe_psql('fresh', $members);
-ok(length($fresh) > 1000, 'the member list is not empty');
-is($upgraded, $fresh, 'an upgraded 1.0 has exactly the members of a fresh install');
-if ($upgraded ne $fresh) {
-    my %u = map { $_ => 1 } split /\n/, $upgraded;
-    my %f = map { $_ => 1 } split /\n/, $fresh;
-    diag("only after upgrade: $_") for grep { !$f{$_} } sort keys %u;
-    diag("only in fresh install: $_") for grep { !$u{$_} } sort keys %f;
-}
+for my $from ('1.0', '1.1') {
+    my $db = "from_" . ($from =~ s/\./_/r);
+    $node->safe_psql('postgres', "CREATE DATABASE $db");
+    $node->safe_psql($db, "CREATE EXTENSION shardroute VERSION '$from'");
+    $node->safe_psql($db, $topology);
+    $node->safe_psql($db, 'ALTER EXTENSION shardroute UPDATE');
+    is($node->safe_psql($db, q{SELECT extversion FROM pg_extension WHERE extname = 'shardroute'}),
+        $current, "ALTER EXTENSION UPDATE from $from reaches $current");
 
-# The topology survives the upgrade, and routes as a fresh install does.
-my $catalog = q{SELECT shardroute._snapshot() - 'relids'};
-is($node->safe_psql('upgraded', $catalog), $node->safe_psql('fresh', $catalog), 'same catalog');
-my $keys = q{SELECT string_agg(shardroute.node_for_key('commcarehq', i::text), ',' ORDER BY i)
-             FROM generate_series(1, 200) i};
-is($node->safe_psql('upgraded', $keys), $node->safe_psql('fresh', $keys), 'same routing of 200 keys');
-is($node->safe_psql('upgraded', 'SELECT count(*) FROM shardroute.check_topology()'), '0', 'still valid');
+    my $upgraded = $node->safe_psql($db, $members);
+    my $fresh = $node->safe_psql('fresh', $members);
+    ok(length($fresh) > 1000, "$from: the member list is not empty");
+    is($upgraded, $fresh, "an upgraded $from has exactly the members of a fresh install");
+    if ($upgraded ne $fresh) {
+        my %u = map { $_ => 1 } split /\n/, $upgraded;
+        my %f = map { $_ => 1 } split /\n/, $fresh;
+        diag("only after upgrade: $_") for grep { !$f{$_} } sort keys %u;
+        diag("only in fresh install: $_") for grep { !$u{$_} } sort keys %f;
+    }
+
+    # The topology survives the upgrade, and routes as a fresh install does.
+    my $catalog = q{SELECT shardroute._snapshot() - 'relids'};
+    is($node->safe_psql($db, $catalog), $node->safe_psql('fresh', $catalog), "$from: same catalog");
+    my $keys = q{SELECT string_agg(shardroute.node_for_key('commcarehq', i::text), ',' ORDER BY i)
+                 FROM generate_series(1, 200) i};
+    is($node->safe_psql($db, $keys), $node->safe_psql('fresh', $keys), "$from: same routing of 200 keys");
+    is($node->safe_psql($db, 'SELECT count(*) FROM shardroute.check_topology()'), '0', "$from: still valid");
+}
 
 $node->stop;
 done_testing();

@@ -1,0 +1,784 @@
+-- shardroute 1.2: install script (1.0 and 1.1 databases update with shardroute--1.0--1.1.sql, shardroute--1.1--1.2.sql)
+\echo Use "CREATE EXTENSION shardroute" to load this file. \quit
+
+------------------------------------------------------------------------------
+-- Hashing: a drop-in for pghashlib's hash_string/hash64_string, usable in
+-- PL/Proxy's RUN ON. All IMMUTABLE STRICT PARALLEL SAFE.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.hash_string(data text, algorithm text) RETURNS int4
+    AS 'MODULE_PATHNAME', 'shardroute_hash_string' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.hash_string(text, text) IS
+'Hash of the text''s bytes as int4. ''siphash24'' is byte-exact with pghashlib hash_string(data, ''siphash24'') (SipHash-2-4, zero key, low 32 bits): the CommCare shard hash, usable in PL/Proxy RUN ON. ''hashtext'' is PostgreSQL''s hashtext().';
+
+CREATE FUNCTION @extschema@.hash_string(data bytea, algorithm text) RETURNS int4
+    AS 'MODULE_PATHNAME', 'shardroute_hash_string' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.hash_string(bytea, text) IS
+'Hash of raw bytes as int4; same algorithms as hash_string(text, text).';
+
+CREATE FUNCTION @extschema@.hash_string(data text, algorithm text, seed int4) RETURNS int4
+    AS 'MODULE_PATHNAME', 'shardroute_hash_string' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.hash_string(text, text, int4) IS
+'Seeded hash as pghashlib computes it: for siphash24 the key is (seed sign-extended, 0).';
+
+CREATE FUNCTION @extschema@.hash_string(data bytea, algorithm text, seed int4) RETURNS int4
+    AS 'MODULE_PATHNAME', 'shardroute_hash_string' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.hash_string(bytea, text, int4) IS
+'Seeded hash of raw bytes; see hash_string(text, text, int4).';
+
+CREATE FUNCTION @extschema@.hash64_string(data text, algorithm text) RETURNS int8
+    AS 'MODULE_PATHNAME', 'shardroute_hash64_string' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.hash64_string(text, text) IS
+'The whole 64-bit hash word as int8 (pghashlib hash64_string).';
+
+CREATE FUNCTION @extschema@.hash64_string(data bytea, algorithm text) RETURNS int8
+    AS 'MODULE_PATHNAME', 'shardroute_hash64_string' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.hash64_string(bytea, text) IS
+'The whole 64-bit hash word of raw bytes as int8.';
+
+CREATE FUNCTION @extschema@.hash64_string(data text, algorithm text, k0 int8) RETURNS int8
+    AS 'MODULE_PATHNAME', 'shardroute_hash64_string' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.hash64_string(text, text, int8) IS
+'64-bit hash with key (k0, 0); for hashtext, k0 is the extended-hash seed.';
+
+CREATE FUNCTION @extschema@.hash64_string(data bytea, algorithm text, k0 int8) RETURNS int8
+    AS 'MODULE_PATHNAME', 'shardroute_hash64_string' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.hash64_string(bytea, text, int8) IS
+'64-bit hash of raw bytes with key (k0, 0).';
+
+CREATE FUNCTION @extschema@.hash64_string(data text, algorithm text, k0 int8, k1 int8) RETURNS int8
+    AS 'MODULE_PATHNAME', 'shardroute_hash64_string' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.hash64_string(text, text, int8, int8) IS
+'64-bit SipHash-2-4 with the full 128-bit key (k0, k1).';
+
+CREATE FUNCTION @extschema@.hash64_string(data bytea, algorithm text, k0 int8, k1 int8) RETURNS int8
+    AS 'MODULE_PATHNAME', 'shardroute_hash64_string' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.hash64_string(bytea, text, int8, int8) IS
+'64-bit SipHash-2-4 of raw bytes with the full 128-bit key (k0, k1).';
+
+CREATE FUNCTION @extschema@.hash_uuid(id uuid, algorithm text DEFAULT 'siphash24') RETURNS int4
+    AS 'MODULE_PATHNAME', 'shardroute_hash_uuid' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.hash_uuid(uuid, text) IS
+'Hash of a UUID''s 16 raw bytes, as CommCare hashes UUID document ids.';
+
+------------------------------------------------------------------------------
+-- Topology catalog: the source of truth, dumped by pg_dump.
+--
+-- Table names are chosen so that pg_dump's order (by name) is also a valid
+-- load order: node, read_group, read_member, shard_cluster, shard_range. Each
+-- restored table commits on its own, and each prefix of that order is valid.
+--
+-- Rules are checked in two places, both in C++ (src/topology/validate.cpp):
+--   * row rules (names, ports, options, weights, ...) by a BEFORE ROW trigger,
+--     so a bad value fails at once;
+--   * cross-row rules (coverage, references, masters, ...) by a deferred
+--     constraint trigger, so a multi-step edit in one transaction is checked
+--     at COMMIT, as a whole.
+-- A statement trigger sends a relcache invalidation so that every backend's
+-- lookup cache reloads after the change commits.
+------------------------------------------------------------------------------
+
+GRANT USAGE ON SCHEMA @extschema@ TO PUBLIC;
+
+CREATE TABLE @extschema@.node (
+    name text PRIMARY KEY,
+    host text NOT NULL,
+    port int4 NOT NULL DEFAULT 5432,
+    dbname text,
+    options text,
+    citus_role text,
+    citus_node_name text,
+    primary_node text,
+    max_lag interval,
+    max_lag_bytes int8,
+    application_name text,
+    plproxy_host text
+);
+COMMENT ON TABLE @extschema@.node IS
+'Database endpoints, named by their Django alias. A standby has primary_node set; max_lag, max_lag_bytes and application_name apply to standbys only. plproxy_host: the host PL/Proxy connects to when it differs from host (Django PLPROXY_HOST). Never holds a password.';
+
+CREATE TABLE @extschema@.read_group (
+    name text PRIMARY KEY,
+    write_node text NOT NULL,
+    setting text NOT NULL DEFAULT 'REPORTING_DATABASES'
+);
+COMMENT ON TABLE @extschema@.read_group IS
+'A REPORTING_DATABASES engine or LOAD_BALANCED_APPS app: the WRITE node and, in read_member, the weighted READ list.';
+
+CREATE TABLE @extschema@.read_member (
+    read_group text NOT NULL,
+    node text NOT NULL,
+    weight float8 NOT NULL,
+    PRIMARY KEY (read_group, node)
+);
+COMMENT ON TABLE @extschema@.read_member IS 'READ list entries: (alias, weight) of a read group.';
+
+CREATE TABLE @extschema@.shard_cluster (
+    name text PRIMARY KEY,
+    shard_count int4 NOT NULL DEFAULT 1024,
+    algorithm text NOT NULL DEFAULT 'siphash24',
+    proxy_node text,
+    standby_proxy_node text
+);
+COMMENT ON TABLE @extschema@.shard_cluster IS
+'Sharded clusters (PL_PROXY_CLUSTER_NAME): shard count (a power of 2, fixed for life), hash algorithm and proxy databases.';
+
+CREATE TABLE @extschema@.shard_range (
+    cluster text NOT NULL,
+    node text NOT NULL,
+    first_shard int4 NOT NULL,
+    last_shard int4 NOT NULL,
+    PRIMARY KEY (cluster, first_shard)
+);
+COMMENT ON TABLE @extschema@.shard_range IS
+'Inclusive shard ranges [first_shard, last_shard] of a cluster held by a node (Django PLPROXY SHARDS).';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.node', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.read_group', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.read_member', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.shard_cluster', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.shard_range', '');
+
+REVOKE ALL ON @extschema@.node, @extschema@.read_group, @extschema@.read_member,
+              @extschema@.shard_cluster, @extschema@.shard_range FROM PUBLIC;
+GRANT SELECT ON @extschema@.node, @extschema@.read_group, @extschema@.read_member,
+                @extschema@.shard_cluster, @extschema@.shard_range TO PUBLIC;
+
+-- trigger functions (C)
+CREATE FUNCTION @extschema@._check_row() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'shardroute_check_row' LANGUAGE C;
+CREATE FUNCTION @extschema@._check_catalog() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'shardroute_check_catalog' LANGUAGE C;
+CREATE FUNCTION @extschema@._catalog_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'shardroute_catalog_changed' LANGUAGE C;
+-- TRUNCATE fires no row trigger, so it would skip every rule: refused.
+CREATE FUNCTION @extschema@._refuse_truncate() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RAISE EXCEPTION 'cannot truncate %.%', TG_TABLE_SCHEMA, TG_TABLE_NAME USING ERRCODE = 'feature_not_supported',
+        DETAIL = 'TRUNCATE skips the rules every change of the shardroute catalog must pass.',
+        HINT = 'Use shardroute.drop_cluster(), drop_read_group() or drop_node(), or DELETE, which are validated.';
+END $$;
+
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['node', 'read_group', 'read_member', 'shard_cluster', 'shard_range'] LOOP
+        EXECUTE format('CREATE TRIGGER check_row BEFORE INSERT OR UPDATE ON shardroute.%I
+                        FOR EACH ROW EXECUTE FUNCTION shardroute._check_row()', t);
+        EXECUTE format('CREATE CONSTRAINT TRIGGER check_catalog AFTER INSERT OR UPDATE OR DELETE ON shardroute.%I
+                        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION shardroute._check_catalog()', t);
+        EXECUTE format('CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE ON shardroute.%I
+                        FOR EACH STATEMENT EXECUTE FUNCTION shardroute._catalog_changed()', t);
+        EXECUTE format('CREATE TRIGGER refuse_truncate BEFORE TRUNCATE ON shardroute.%I
+                        FOR EACH STATEMENT EXECUTE FUNCTION shardroute._refuse_truncate()', t);
+    END LOOP;
+END $$;
+
+-- The whole catalog as one document (keys = table names, fields = columns);
+-- max_lag also as microseconds for the C++ side. relids: the tables whose
+-- relcache invalidation means "reload". Executable by everyone: the lookup
+-- cache of every role loads through it, and it shows only readable tables.
+CREATE FUNCTION @extschema@._snapshot() RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+SELECT jsonb_build_object(
+    'node', coalesce((SELECT jsonb_agg(to_jsonb(n) || jsonb_build_object('max_lag_us',
+                          (extract(epoch FROM n.max_lag) * 1000000)::int8) ORDER BY n.name)
+                      FROM shardroute.node n), '[]'),
+    'read_group', coalesce((SELECT jsonb_agg(to_jsonb(g) ORDER BY g.name) FROM shardroute.read_group g), '[]'),
+    'read_member', coalesce((SELECT jsonb_agg(to_jsonb(m) ORDER BY m.read_group, m.node)
+                             FROM shardroute.read_member m), '[]'),
+    'shard_cluster', coalesce((SELECT jsonb_agg(to_jsonb(c) ORDER BY c.name) FROM shardroute.shard_cluster c), '[]'),
+    'shard_range', coalesce((SELECT jsonb_agg(to_jsonb(r) ORDER BY r.cluster, r.first_shard)
+                             FROM shardroute.shard_range r), '[]'),
+    'relids', jsonb_build_array('shardroute.node'::regclass::oid::int8, 'shardroute.read_group'::regclass::oid::int8,
+                                'shardroute.read_member'::regclass::oid::int8, 'shardroute.shard_cluster'::regclass::oid::int8,
+                                'shardroute.shard_range'::regclass::oid::int8))
+$$;
+
+-- A user-supplied name as error messages show it: cut after 200 bytes, so an
+-- absurd argument is not echoed whole into errors and the server log (the C++
+-- side does the same in quoted_name()).
+CREATE FUNCTION @extschema@._shown(name text) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN octet_length(name) <= 200 THEN name
+                ELSE format('%s... (%s bytes)', left(name, 200), octet_length(name)) END
+$$;
+
+-- Serializes writers of the catalog (readers are never blocked), so that two
+-- transactions cannot each pass validation and together break a rule.
+CREATE FUNCTION @extschema@._lock_catalog() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- on a hot standby the catalog follows the primary through WAL
+    IF pg_is_in_recovery() THEN
+        RAISE EXCEPTION 'the shardroute catalog is read-only on a standby' USING ERRCODE = 'read_only_sql_transaction',
+            DETAIL = 'This server is a hot standby: its catalog follows the primary through WAL.',
+            HINT = 'Change the topology on the primary; the standbys follow.';
+    END IF;
+    LOCK TABLE shardroute.node IN SHARE ROW EXCLUSIVE MODE;
+END $$;
+
+-- Makes the catalog equal to a snapshot document, touching only rows that differ.
+CREATE FUNCTION @extschema@._apply_snapshot(target jsonb) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    DELETE FROM shardroute.node t WHERE NOT EXISTS
+        (SELECT 1 FROM jsonb_populate_recordset(NULL::shardroute.node, target->'node') s WHERE s IS NOT DISTINCT FROM t);
+    INSERT INTO shardroute.node SELECT * FROM jsonb_populate_recordset(NULL::shardroute.node, target->'node') s
+        WHERE NOT EXISTS (SELECT 1 FROM shardroute.node t WHERE s IS NOT DISTINCT FROM t);
+
+    DELETE FROM shardroute.read_group t WHERE NOT EXISTS
+        (SELECT 1 FROM jsonb_populate_recordset(NULL::shardroute.read_group, target->'read_group') s WHERE s IS NOT DISTINCT FROM t);
+    INSERT INTO shardroute.read_group SELECT * FROM jsonb_populate_recordset(NULL::shardroute.read_group, target->'read_group') s
+        WHERE NOT EXISTS (SELECT 1 FROM shardroute.read_group t WHERE s IS NOT DISTINCT FROM t);
+
+    DELETE FROM shardroute.read_member t WHERE NOT EXISTS
+        (SELECT 1 FROM jsonb_populate_recordset(NULL::shardroute.read_member, target->'read_member') s WHERE s IS NOT DISTINCT FROM t);
+    INSERT INTO shardroute.read_member SELECT * FROM jsonb_populate_recordset(NULL::shardroute.read_member, target->'read_member') s
+        WHERE NOT EXISTS (SELECT 1 FROM shardroute.read_member t WHERE s IS NOT DISTINCT FROM t);
+
+    -- a cluster's shard count is fixed for life: changed clusters are updated in place
+    -- (so the row trigger refuses a new count), never deleted and re-created
+    UPDATE shardroute.shard_cluster t SET shard_count = s.shard_count, algorithm = s.algorithm,
+           proxy_node = s.proxy_node, standby_proxy_node = s.standby_proxy_node
+      FROM jsonb_populate_recordset(NULL::shardroute.shard_cluster, target->'shard_cluster') s
+     WHERE s.name = t.name AND s IS DISTINCT FROM t;
+    DELETE FROM shardroute.shard_cluster t WHERE NOT EXISTS
+        (SELECT 1 FROM jsonb_populate_recordset(NULL::shardroute.shard_cluster, target->'shard_cluster') s WHERE s.name = t.name);
+    INSERT INTO shardroute.shard_cluster SELECT * FROM jsonb_populate_recordset(NULL::shardroute.shard_cluster, target->'shard_cluster') s
+        WHERE NOT EXISTS (SELECT 1 FROM shardroute.shard_cluster t WHERE s.name = t.name);
+
+    DELETE FROM shardroute.shard_range t WHERE NOT EXISTS
+        (SELECT 1 FROM jsonb_populate_recordset(NULL::shardroute.shard_range, target->'shard_range') s WHERE s IS NOT DISTINCT FROM t);
+    INSERT INTO shardroute.shard_range SELECT * FROM jsonb_populate_recordset(NULL::shardroute.shard_range, target->'shard_range') s
+        WHERE NOT EXISTS (SELECT 1 FROM shardroute.shard_range t WHERE s IS NOT DISTINCT FROM t);
+END $$;
+
+------------------------------------------------------------------------------
+-- Topology functions. SECURITY DEFINER so that EXECUTE is the only privilege
+-- an operator needs; revoked from PUBLIC at the end of this section.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.add_node(name text, host text, port int DEFAULT 5432, dbname text DEFAULT NULL,
+                                     options text DEFAULT NULL, citus_role text DEFAULT NULL,
+                                     citus_node_name text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    INSERT INTO shardroute.node (name, host, port, dbname, options, citus_role, citus_node_name)
+    VALUES (add_node.name, add_node.host, coalesce(add_node.port, 5432), add_node.dbname, add_node.options,
+            add_node.citus_role, add_node.citus_node_name);
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'node "%" already exists', add_node.name USING ERRCODE = 'duplicate_object',
+        HINT = 'Use shardroute.alter_node() to change it.';
+END $$;
+COMMENT ON FUNCTION @extschema@.add_node(text, text, int, text, text, text, text) IS
+'Registers a database endpoint under its Django alias. options: extra libpq keywords (never password: use .pgpass or a user mapping). citus_role: coordinator or worker; citus_node_name: host:port the Citus coordinator uses.';
+
+CREATE FUNCTION @extschema@.add_standby(name text, primary_node text, host text, port int DEFAULT 5432,
+                                        dbname text DEFAULT NULL, max_lag interval DEFAULT '3 seconds',
+                                        max_lag_bytes int8 DEFAULT NULL, application_name text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    INSERT INTO shardroute.node (name, host, port, dbname, primary_node, max_lag, max_lag_bytes, application_name)
+    VALUES (add_standby.name, add_standby.host, coalesce(add_standby.port, 5432), add_standby.dbname,
+            add_standby.primary_node, coalesce(add_standby.max_lag, '3 seconds'), add_standby.max_lag_bytes,
+            add_standby.application_name);
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'node "%" already exists', add_standby.name USING ERRCODE = 'duplicate_object',
+        HINT = 'Use shardroute.alter_node() to change it.';
+END $$;
+COMMENT ON FUNCTION @extschema@.add_standby(text, text, text, int, text, interval, int8, text) IS
+'Registers a streaming standby of primary_node (Django STANDBY: MASTER, ACCEPTABLE_REPLICATION_DELAY = max_lag). application_name: how the standby appears in its primary''s pg_stat_replication (default: name).';
+
+CREATE FUNCTION @extschema@.alter_node(name text, host text DEFAULT NULL, port int DEFAULT NULL,
+                                       dbname text DEFAULT NULL, options text DEFAULT NULL,
+                                       citus_role text DEFAULT NULL, citus_node_name text DEFAULT NULL,
+                                       max_lag interval DEFAULT NULL, max_lag_bytes int8 DEFAULT NULL,
+                                       application_name text DEFAULT NULL, plproxy_host text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    UPDATE shardroute.node n SET
+        host = coalesce(alter_node.host, n.host),
+        port = coalesce(alter_node.port, n.port),
+        dbname = CASE WHEN alter_node.dbname = '' THEN NULL ELSE coalesce(alter_node.dbname, n.dbname) END,
+        options = CASE WHEN alter_node.options = '' THEN NULL ELSE coalesce(alter_node.options, n.options) END,
+        citus_role = CASE WHEN alter_node.citus_role = '' THEN NULL ELSE coalesce(alter_node.citus_role, n.citus_role) END,
+        citus_node_name = CASE WHEN alter_node.citus_node_name = '' THEN NULL
+                               ELSE coalesce(alter_node.citus_node_name, n.citus_node_name) END,
+        max_lag = coalesce(alter_node.max_lag, n.max_lag),
+        max_lag_bytes = coalesce(alter_node.max_lag_bytes, n.max_lag_bytes),
+        application_name = CASE WHEN alter_node.application_name = '' THEN NULL
+                                ELSE coalesce(alter_node.application_name, n.application_name) END,
+        plproxy_host = CASE WHEN alter_node.plproxy_host = '' THEN NULL
+                            ELSE coalesce(alter_node.plproxy_host, n.plproxy_host) END
+    WHERE n.name = alter_node.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'node "%" does not exist', shardroute._shown(alter_node.name) USING ERRCODE = 'undefined_object';
+    END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@.alter_node(text, text, int, text, text, text, text, interval, int8, text, text) IS
+'Changes a node. NULL keeps a value; '''' clears an optional text value (dbname, options, citus_role, citus_node_name, application_name, plproxy_host). plproxy_host: the host PL/Proxy connects to when it differs from host.';
+
+CREATE FUNCTION @extschema@.drop_node(name text, force bool DEFAULT false) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE refs text[];
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    IF NOT EXISTS (SELECT 1 FROM shardroute.node n WHERE n.name = drop_node.name) THEN
+        RAISE EXCEPTION 'node "%" does not exist', shardroute._shown(drop_node.name) USING ERRCODE = 'undefined_object';
+    END IF;
+    SELECT array_agg(r ORDER BY r) INTO refs FROM (
+        SELECT format('standby %I', s.name) FROM shardroute.node s WHERE s.primary_node = drop_node.name
+        UNION ALL SELECT format('shards %s..%s of cluster %I', r.first_shard, r.last_shard, r.cluster)
+                    FROM shardroute.shard_range r WHERE r.node = drop_node.name
+        UNION ALL SELECT format('proxy of cluster %I', c.name) FROM shardroute.shard_cluster c
+                   WHERE drop_node.name IN (c.proxy_node, c.standby_proxy_node)
+        UNION ALL SELECT format('WRITE node of read group %I', g.name) FROM shardroute.read_group g
+                   WHERE g.write_node = drop_node.name
+        UNION ALL SELECT format('READ list of read group %I', m.read_group) FROM shardroute.read_member m
+                   WHERE m.node = drop_node.name) x(r);
+    IF refs IS NOT NULL AND NOT coalesce(force, false) THEN  -- NULL is the default, not "force"
+        RAISE EXCEPTION 'node "%" is still referenced', drop_node.name USING ERRCODE = 'object_in_use',
+            DETAIL = 'Referenced by: ' || array_to_string(refs, '; ') || '.',
+            HINT = 'Reassign or drop those first, or use force => true to remove the references too (the transaction must still leave a valid topology).';
+    END IF;
+    DELETE FROM shardroute.read_member m WHERE m.node = drop_node.name
+        OR m.read_group IN (SELECT g.name FROM shardroute.read_group g WHERE g.write_node = drop_node.name);
+    DELETE FROM shardroute.read_group g WHERE g.write_node = drop_node.name;
+    UPDATE shardroute.shard_cluster c SET proxy_node = NULL WHERE c.proxy_node = drop_node.name;
+    UPDATE shardroute.shard_cluster c SET standby_proxy_node = NULL WHERE c.standby_proxy_node = drop_node.name;
+    DELETE FROM shardroute.shard_range r WHERE r.node = drop_node.name;
+    DELETE FROM shardroute.node s WHERE s.primary_node = drop_node.name OR s.name = drop_node.name;
+END $$;
+COMMENT ON FUNCTION @extschema@.drop_node(text, bool) IS
+'Removes a node. Refuses while anything refers to it (standbys, shards, proxies, read groups) unless force, which removes those references too.';
+
+CREATE FUNCTION @extschema@.create_cluster(name text, shard_count int DEFAULT 1024, algorithm text DEFAULT 'siphash24',
+                                           proxy_node text DEFAULT NULL, standby_proxy_node text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    INSERT INTO shardroute.shard_cluster (name, shard_count, algorithm, proxy_node, standby_proxy_node)
+    VALUES (create_cluster.name, coalesce(create_cluster.shard_count, 1024),
+            coalesce(create_cluster.algorithm, 'siphash24'), create_cluster.proxy_node, create_cluster.standby_proxy_node);
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'cluster "%" already exists', create_cluster.name USING ERRCODE = 'duplicate_object';
+END $$;
+COMMENT ON FUNCTION @extschema@.create_cluster(text, int, text, text, text) IS
+'Creates a sharded cluster (PL_PROXY_CLUSTER_NAME). shard_count: a power of 2, fixed for life. proxy_node / standby_proxy_node: the databases marked PLPROXY PROXY and PROXY_FOR_STANDBYS.';
+
+CREATE FUNCTION @extschema@.assign_shards(cluster text, node text, first_shard int, last_shard int) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    c shardroute.shard_cluster;
+    r shardroute.shard_range;
+    f int := first_shard;
+    l int := last_shard;
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    SELECT * INTO c FROM shardroute.shard_cluster sc WHERE sc.name = assign_shards.cluster;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'cluster "%" does not exist', shardroute._shown(assign_shards.cluster) USING ERRCODE = 'undefined_object';
+    END IF;
+    IF f IS NULL OR l IS NULL OR f < 0 OR l < f OR l >= c.shard_count THEN
+        RAISE EXCEPTION 'invalid shard range [%, %] for cluster "%"', f, l, c.name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Cluster "%s" has shards 0..%s; ranges are inclusive, first <= last.', c.name, c.shard_count - 1);
+    END IF;
+    -- take the shards away from whoever holds them now
+    FOR r IN SELECT * FROM shardroute.shard_range sr
+              WHERE sr.cluster = c.name AND sr.last_shard >= f AND sr.first_shard <= l LOOP
+        DELETE FROM shardroute.shard_range sr WHERE sr.cluster = c.name AND sr.first_shard = r.first_shard;
+        IF r.first_shard < f THEN
+            INSERT INTO shardroute.shard_range VALUES (c.name, r.node, r.first_shard, f - 1);
+        END IF;
+        IF r.last_shard > l THEN
+            INSERT INTO shardroute.shard_range VALUES (c.name, r.node, l + 1, r.last_shard);
+        END IF;
+    END LOOP;
+    -- merge with the node's adjacent ranges, so one node keeps one range where it can
+    SELECT * INTO r FROM shardroute.shard_range sr
+     WHERE sr.cluster = c.name AND sr.node = assign_shards.node AND sr.last_shard = f - 1;
+    IF FOUND THEN
+        DELETE FROM shardroute.shard_range sr WHERE sr.cluster = c.name AND sr.first_shard = r.first_shard;
+        f := r.first_shard;
+    END IF;
+    SELECT * INTO r FROM shardroute.shard_range sr
+     WHERE sr.cluster = c.name AND sr.node = assign_shards.node AND sr.first_shard = l + 1;
+    IF FOUND THEN
+        DELETE FROM shardroute.shard_range sr WHERE sr.cluster = c.name AND sr.first_shard = r.first_shard;
+        l := r.last_shard;
+    END IF;
+    INSERT INTO shardroute.shard_range VALUES (c.name, assign_shards.node, f, l);
+END $$;
+COMMENT ON FUNCTION @extschema@.assign_shards(text, text, int, int) IS
+'Assigns the inclusive shard range [first_shard, last_shard] of a cluster to a node; shards another node holds move to this node. Coverage (from 0, no gaps) is checked at COMMIT, so several calls in one transaction can reshape a cluster.';
+
+CREATE FUNCTION @extschema@.drop_cluster(name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    DELETE FROM shardroute.shard_range r WHERE r.cluster = drop_cluster.name;
+    DELETE FROM shardroute.shard_cluster c WHERE c.name = drop_cluster.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'cluster "%" does not exist', shardroute._shown(drop_cluster.name) USING ERRCODE = 'undefined_object';
+    END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@.drop_cluster(text) IS 'Removes a cluster and its shard ranges.';
+
+CREATE FUNCTION @extschema@.create_read_group(name text, write_node text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    INSERT INTO shardroute.read_group (name, write_node) VALUES (create_read_group.name, create_read_group.write_node);
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'read group "%" already exists', create_read_group.name USING ERRCODE = 'duplicate_object';
+END $$;
+COMMENT ON FUNCTION @extschema@.create_read_group(text, text) IS
+'Creates a read group: one REPORTING_DATABASES engine or LOAD_BALANCED_APPS app, with its WRITE node. Add READ members with set_read_weight().';
+
+CREATE FUNCTION @extschema@.set_read_weight(read_group text, node text, weight float8) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    IF NOT EXISTS (SELECT 1 FROM shardroute.read_group g WHERE g.name = set_read_weight.read_group) THEN
+        RAISE EXCEPTION 'read group "%" does not exist', shardroute._shown(set_read_weight.read_group) USING ERRCODE = 'undefined_object';
+    END IF;
+    IF weight IS NULL OR weight < 0 OR weight = 'NaN' OR weight = 'Infinity' THEN
+        RAISE EXCEPTION 'invalid weight % for "%" in read group "%"', weight, shardroute._shown(node), read_group
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Weights are finite numbers >= 0; 0 removes the member.';
+    END IF;
+    IF weight = 0 THEN
+        DELETE FROM shardroute.read_member m WHERE m.read_group = set_read_weight.read_group AND m.node = set_read_weight.node;
+    ELSE
+        INSERT INTO shardroute.read_member AS m VALUES (set_read_weight.read_group, set_read_weight.node, weight)
+        ON CONFLICT ON CONSTRAINT read_member_pkey DO UPDATE SET weight = EXCLUDED.weight
+        WHERE m.weight IS DISTINCT FROM EXCLUDED.weight;
+    END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@.set_read_weight(text, text, float8) IS
+'Sets the weight of a node in a read group''s READ list (weight >= 0; 0 removes it). A READ list may hold one master and standbys of that master.';
+
+CREATE FUNCTION @extschema@.drop_read_group(name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    DELETE FROM shardroute.read_member m WHERE m.read_group = drop_read_group.name;
+    DELETE FROM shardroute.read_group g WHERE g.name = drop_read_group.name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'read group "%" does not exist', shardroute._shown(drop_read_group.name) USING ERRCODE = 'undefined_object';
+    END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@.drop_read_group(text) IS 'Removes a read group and its READ list.';
+
+CREATE FUNCTION @extschema@.check_topology() RETURNS TABLE (object text, problem text)
+    AS 'MODULE_PATHNAME', 'shardroute_check_topology' LANGUAGE C STABLE STRICT;
+COMMENT ON FUNCTION @extschema@.check_topology() IS
+'Every rule violation in the catalog at once, one row each, naming the object and the rule; no rows = valid.';
+
+-- Django settings bridge (src/topology/django.cpp)
+CREATE FUNCTION @extschema@._django_plan(settings jsonb, replace bool) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'shardroute_django_plan' LANGUAGE C STABLE;
+
+CREATE FUNCTION @extschema@.import_django_settings(settings jsonb, replace bool DEFAULT false)
+RETURNS TABLE (kind text, name text, action text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE plan jsonb;
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    plan := shardroute._django_plan(settings, coalesce(replace, false));
+    PERFORM shardroute._apply_snapshot(plan->'target');
+    RETURN QUERY SELECT a->>0, a->>1, a->>2 FROM jsonb_array_elements(plan->'actions') a;
+END $$;
+COMMENT ON FUNCTION @extschema@.import_django_settings(jsonb, bool) IS
+'Loads CommCare Django settings ({"DATABASES", "REPORTING_DATABASES", "LOAD_BALANCED_APPS", "PL_PROXY_CLUSTER_NAME"}) into the catalog, validated with the CommCare rules. replace: make the catalog exactly the document. PASSWORD values are never imported.';
+
+CREATE FUNCTION @extschema@.export_django_settings() RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'shardroute_export_django_settings' LANGUAGE C STABLE;
+COMMENT ON FUNCTION @extschema@.export_django_settings() IS
+'The catalog as CommCare Django settings: the inverse of import_django_settings().';
+
+REVOKE EXECUTE ON FUNCTION
+    @extschema@._check_row(), @extschema@._check_catalog(), @extschema@._catalog_changed(), @extschema@._refuse_truncate(),
+    @extschema@._lock_catalog(), @extschema@._apply_snapshot(jsonb),
+    @extschema@._django_plan(jsonb, bool),
+    @extschema@.add_node(text, text, int, text, text, text, text),
+    @extschema@.add_standby(text, text, text, int, text, interval, int8, text),
+    @extschema@.alter_node(text, text, int, text, text, text, text, interval, int8, text, text),
+    @extschema@.drop_node(text, bool),
+    @extschema@.create_cluster(text, int, text, text, text),
+    @extschema@.assign_shards(text, text, int, int),
+    @extschema@.drop_cluster(text),
+    @extschema@.create_read_group(text, text),
+    @extschema@.set_read_weight(text, text, float8),
+    @extschema@.drop_read_group(text),
+    @extschema@.import_django_settings(jsonb, bool)
+FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Lookups: read a backend-local cache of the catalog, reloaded only after a
+-- relcache invalidation of a catalog table. No SPI or catalog scan per call.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.shard_for_key(cluster text, key text) RETURNS int4
+    AS 'MODULE_PATHNAME', 'shardroute_shard_for_key' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.shard_for_key(text, text) IS
+'The shard of a key: hash_string(key, cluster algorithm) & (shard_count - 1), as PL/Proxy RUN ON computes it.';
+CREATE FUNCTION @extschema@.shard_for_key(cluster text, key uuid) RETURNS int4
+    AS 'MODULE_PATHNAME', 'shardroute_shard_for_uuid' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.shard_for_key(text, uuid) IS
+'The shard of a UUID key, hashed as its 16 raw bytes.';
+
+CREATE FUNCTION @extschema@.node_for_key(cluster text, key text) RETURNS text
+    AS 'MODULE_PATHNAME', 'shardroute_node_for_key' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.node_for_key(text, text) IS 'The node (Django alias) that owns the key''s shard.';
+CREATE FUNCTION @extschema@.node_for_key(cluster text, key uuid) RETURNS text
+    AS 'MODULE_PATHNAME', 'shardroute_node_for_uuid' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.node_for_key(text, uuid) IS 'The node that owns a UUID key''s shard (16 raw bytes hashed).';
+
+CREATE FUNCTION @extschema@.node_for_shard(cluster text, shard int) RETURNS text
+    AS 'MODULE_PATHNAME', 'shardroute_node_for_shard' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.node_for_shard(text, int) IS 'The node that owns a shard.';
+
+CREATE FUNCTION @extschema@.route_keys(cluster text, keys text[]) RETURNS TABLE (node text, keys text[])
+    AS 'MODULE_PATHNAME', 'shardroute_route_keys' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.route_keys(text, text[]) IS
+'Groups many keys by owning node in one call: one row per node, keys in input order.';
+
+CREATE FUNCTION @extschema@.conninfo(node text) RETURNS text
+    AS 'MODULE_PATHNAME', 'shardroute_conninfo' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.conninfo(text) IS
+'libpq connection string of a node (host, port, dbname and its options; never a password).';
+
+------------------------------------------------------------------------------
+-- Read routing: weighted, lag-aware choice among a read group's members, from
+-- this server's pg_stat_replication (walsender shared memory, no SQL).
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.choose_read_node(read_group text) RETURNS text
+    AS 'MODULE_PATHNAME', 'shardroute_choose_read_node' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.choose_read_node(text) IS
+'Weighted random choice among the read group''s eligible READ members (a primary always; a standby when streaming within max_lag and max_lag_bytes); the WRITE node when none is eligible.';
+
+CREATE FUNCTION @extschema@.choose_read_node(read_group text, min_lsn pg_lsn) RETURNS text
+    AS 'MODULE_PATHNAME', 'shardroute_choose_read_node_lsn' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.choose_read_node(text, pg_lsn) IS
+'Read-your-writes: like choose_read_node(read_group), but a standby must also have replayed min_lsn (pass pg_current_wal_lsn() taken after the write).';
+
+CREATE FUNCTION @extschema@.read_node_for_key(cluster text, key text) RETURNS text
+    AS 'MODULE_PATHNAME', 'shardroute_read_node_for_key' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.read_node_for_key(text, text) IS
+'The node owning the key''s shard, or one of its eligible standbys when it has any.';
+
+CREATE FUNCTION @extschema@.standby_status()
+RETURNS TABLE (node text, primary_node text, state text, replay_lag interval, lag_bytes int8,
+               max_lag interval, max_lag_bytes int8, eligible bool, reason text, source text, sample_age interval)
+    AS 'MODULE_PATHNAME', 'shardroute_standby_status' LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.standby_status() IS
+'One row per registered standby: its pg_stat_replication state, replay lag and WAL bytes behind, its limits, and whether it is eligible for reads (reason: ok, lag, lag bytes, not connected, not streaming, lag unknown). source: where the lag was read (local walsender, primary, standby itself; "lag monitor not running" without shared_preload_libraries); sample_age: how old that reading is.';
+
+------------------------------------------------------------------------------
+-- PL/Proxy: cluster servers generated from the catalog.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.plproxy_sync(cluster text, server text DEFAULT NULL, for_standbys bool DEFAULT false,
+                                         options jsonb DEFAULT NULL) RETURNS text
+    AS 'MODULE_PATHNAME', 'shardroute_plproxy_sync' LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp;
+-- Not SECURITY DEFINER: it checks the caller's right to each server itself,
+-- and writes shardroute's own servers as the extension owner.
+COMMENT ON FUNCTION @extschema@.plproxy_sync(text, text, bool, jsonb) IS
+'Creates or updates the PL/Proxy SQL/MED server of a cluster (default name: the cluster, or <cluster>_standby with for_standbys): one p0000.. option per shard with the owning node''s conninfo (its standby''s, for standbys); only changed options are altered. options: PL/Proxy settings (defaults connection_lifetime 1800, disable_binary 1; NULL keeps the server''s own). Writes only servers it generated for this cluster, or servers the caller owns. Returns the server name.';
+
+CREATE FUNCTION @extschema@.read_cluster(cluster text) RETURNS text
+    AS 'MODULE_PATHNAME', 'shardroute_read_cluster' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.read_cluster(text) IS
+'For CLUSTER shardroute.read_cluster(''commcarehq''): <cluster>_standby when shardroute.read_from_standbys is on and every shard''s standby is eligible, else <cluster>.';
+
+CREATE FUNCTION @extschema@.replication_caught_up(standby text) RETURNS bool
+    AS 'MODULE_PATHNAME', 'shardroute_replication_caught_up' LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.replication_caught_up(text) IS
+'True when the standby streams from this server and has replayed everything this server has flushed: check it before promoting.';
+
+CREATE FUNCTION @extschema@.move_node(name text, host text, port int DEFAULT NULL, dbname text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE c text;
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    -- the node is somewhere else now: an old plproxy_host would keep PL/Proxy on the old server
+    PERFORM shardroute.alter_node(move_node.name, host => move_node.host, port => move_node.port,
+                                  dbname => move_node.dbname, plproxy_host => '');
+    -- every PL/Proxy server of a cluster that uses the node (as owner, or as an owner's standby)
+    FOR c IN SELECT DISTINCT r.cluster FROM shardroute.shard_range r
+              WHERE r.node = move_node.name
+                 OR r.node = (SELECT n.primary_node FROM shardroute.node n WHERE n.name = move_node.name)
+              ORDER BY 1 LOOP
+        IF EXISTS (SELECT 1 FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+                    WHERE s.srvname = c AND w.fdwname = 'plproxy') THEN
+            PERFORM shardroute.plproxy_sync(c);
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_foreign_server s JOIN pg_foreign_data_wrapper w ON w.oid = s.srvfdw
+                    WHERE s.srvname = c || '_standby' AND w.fdwname = 'plproxy') THEN
+            PERFORM shardroute.plproxy_sync(c, for_standbys => true);
+        END IF;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION @extschema@.move_node(text, text, int, text) IS
+'The configuration half of moving a shard database to a new host: updates the node (clearing its plproxy_host) and re-syncs every PL/Proxy server (primary and standby clusters) that uses it, in one transaction.';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.plproxy_sync(text, text, bool, jsonb),
+                           @extschema@.move_node(text, text, int, text) FROM PUBLIC;
+
+-- Replication state is what pg_stat_replication shows only to pg_read_all_stats.
+REVOKE EXECUTE ON FUNCTION @extschema@.standby_status(), @extschema@.replication_caught_up(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.standby_status(), @extschema@.replication_caught_up(text) TO pg_read_all_stats;
+
+------------------------------------------------------------------------------
+-- Citus: node registration from the catalog, drift, distributed-table checks.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@._citus_plan() RETURNS TABLE (node text, kind text, host text, port text)
+    AS 'MODULE_PATHNAME', 'shardroute_citus_plan' LANGUAGE C STABLE;
+CREATE FUNCTION @extschema@._citus_check(facts jsonb) RETURNS TABLE (problem text, detail text, hint text)
+    AS 'MODULE_PATHNAME', 'shardroute_citus_check' LANGUAGE C STABLE STRICT;
+
+-- A table as the Citus checks need it: columns, its constraints (and for each
+-- foreign key the Citus kind of the referenced table), foreign keys pointing
+-- at it, and, with Citus installed, active workers and replication factor.
+CREATE FUNCTION @extschema@._citus_table_facts(tbl regclass, distribution_column name, reference bool) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    citus bool := EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus');
+    workers int := 0;
+    factor int := 1;
+    kinds jsonb := '{}';
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'Pass the table to check, e.g. citus_check_table(''app_model''::regclass).';
+    END IF;
+    IF citus THEN
+        EXECUTE 'SELECT count(*)::int FROM pg_dist_node WHERE isactive AND noderole = ''primary'' AND groupid <> 0'
+            INTO workers;
+        factor := current_setting('citus.shard_replication_factor')::int;
+        EXECUTE $q$SELECT coalesce(jsonb_object_agg(logicalrelid::oid::text, jsonb_build_object('kind', partmethod::text,
+                       'col', CASE WHEN partmethod = 'h' THEN column_to_column_name(logicalrelid, partkey) END)), '{}')
+                   FROM pg_dist_partition$q$ INTO kinds;
+    END IF;
+    RETURN jsonb_build_object(
+        'table', tbl::text, 'reference', reference, 'distribution_column', distribution_column,
+        'citus_installed', citus, 'active_workers', workers, 'replication_factor', factor,
+        'columns', (SELECT jsonb_agg(attname ORDER BY attnum) FROM pg_attribute
+                    WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped),
+        'constraints', coalesce((SELECT jsonb_agg(jsonb_build_object(
+            'type', c.contype, 'name', c.conname,
+            'columns', (SELECT jsonb_agg(a.attname ORDER BY k.ord) FROM unnest(c.conkey) WITH ORDINALITY k(attnum, ord)
+                        JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum),
+            'ref_table', CASE WHEN c.contype = 'f' THEN c.confrelid::regclass::text END,
+            'ref_columns', (SELECT jsonb_agg(a.attname ORDER BY k.ord) FROM unnest(c.confkey) WITH ORDINALITY k(attnum, ord)
+                            JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.attnum),
+            'ref_kind', coalesce(kinds -> c.confrelid::oid::text ->> 'kind', 'local'),
+            'ref_distribution_column', kinds -> c.confrelid::oid::text ->> 'col',
+            'on_delete', c.confdeltype::text, 'on_update', c.confupdtype::text) ORDER BY c.conname)
+            FROM pg_constraint c WHERE c.conrelid = tbl AND c.contype IN ('p', 'u', 'x', 'f')), '[]'),
+        'incoming', coalesce((SELECT jsonb_agg(jsonb_build_object(
+            'table', c.conrelid::regclass::text,
+            'columns', (SELECT jsonb_agg(a.attname ORDER BY k.ord) FROM unnest(c.conkey) WITH ORDINALITY k(attnum, ord)
+                        JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum),
+            'kind', coalesce(kinds -> c.conrelid::oid::text ->> 'kind', 'local'),
+            -- Django's many-to-many through table: two foreign keys and a unique pair over them
+            'many_to_many', (SELECT count(*) FROM pg_constraint f WHERE f.conrelid = c.conrelid AND f.contype = 'f') = 2
+                            AND u.conkey IS NOT NULL,
+            'unique_columns', (SELECT jsonb_agg(a.attname ORDER BY k.ord) FROM unnest(u.conkey) WITH ORDINALITY k(attnum, ord)
+                               JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum)) ORDER BY c.conname)
+            FROM pg_constraint c
+            LEFT JOIN LATERAL (SELECT x.conkey FROM pg_constraint x WHERE x.conrelid = c.conrelid AND x.contype = 'u'
+                               AND array_length(x.conkey, 1) = 2 LIMIT 1) u ON true
+            WHERE c.confrelid = tbl AND c.contype = 'f' AND c.conrelid <> tbl), '[]'));
+END $$;
+
+CREATE FUNCTION @extschema@.citus_check_table(tbl regclass, distribution_column name DEFAULT NULL,
+                                              reference bool DEFAULT false)
+RETURNS TABLE (problem text, detail text, hint text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT * FROM shardroute._citus_check(shardroute._citus_table_facts(tbl, distribution_column, coalesce(reference, false)))
+$$;
+COMMENT ON FUNCTION @extschema@.citus_check_table(regclass, name, bool) IS
+'Every reason create_distributed_table(tbl, distribution_column) or create_reference_table(tbl) would refuse the table, all at once, with hints in Django terms. Structural checks (constraints, foreign keys) work without Citus; worker counts and co-location come from Citus metadata when it is installed.';
+
+CREATE FUNCTION @extschema@.citus_register(dry_run bool DEFAULT false)
+RETURNS TABLE (node text, action text, command text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s record;
+    citus bool := EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus');
+    present bool;
+BEGIN
+    dry_run := coalesce(dry_run, false);  -- NULL is the default
+    IF NOT citus AND NOT dry_run THEN
+        RAISE EXCEPTION 'Citus is not installed in this database' USING ERRCODE = 'undefined_object',
+            HINT = 'CREATE EXTENSION citus; on the coordinator and every worker (or pass dry_run => true to see the commands).';
+    END IF;
+    FOR s IN SELECT * FROM shardroute._citus_plan() LOOP
+        node := s.node;
+        IF s.kind = 'coordinator' THEN
+            command := format('SELECT citus_set_coordinator_host(%L, %s)', s.host, s.port);
+            present := false;
+            IF citus THEN
+                EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_dist_node WHERE groupid = 0)' INTO present;
+            END IF;
+            action := CASE WHEN present THEN 'present' WHEN dry_run THEN 'would set coordinator' ELSE 'coordinator set' END;
+        ELSE
+            command := format('SELECT citus_add_node(%L, %s)', s.host, s.port);
+            present := false;
+            IF citus THEN
+                EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_dist_node WHERE nodename = $1 AND nodeport = $2)'
+                    INTO present USING s.host, s.port::int;
+            END IF;
+            action := CASE WHEN present THEN 'present' WHEN dry_run THEN 'would add' ELSE 'added' END;
+        END IF;
+        IF NOT present AND NOT dry_run THEN
+            EXECUTE command;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION @extschema@.citus_register(bool) IS
+'On the Citus coordinator: sets the coordinator host (citus_role coordinator) when not set yet and adds every worker (citus_node_name host:port when given, else host and port) not yet in pg_dist_node. One row per node: action (added, present, coordinator set; would ... with dry_run) and the exact command. dry_run works without Citus.';
+
+CREATE FUNCTION @extschema@.citus_drift()
+RETURNS TABLE (node text, in_catalog bool, in_citus bool, detail text)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+        RAISE EXCEPTION 'Citus is not installed in this database' USING ERRCODE = 'undefined_object',
+            HINT = 'CREATE EXTENSION citus; on the coordinator.';
+    END IF;
+    RETURN QUERY EXECUTE $q$
+        WITH cat AS (SELECT p.node, p.kind, p.host, p.port::int AS port FROM shardroute._citus_plan() p),
+             dist AS (SELECT nodename, nodeport, isactive, groupid FROM pg_dist_node WHERE noderole = 'primary')
+        SELECT c.node, true, false,
+               CASE WHEN EXISTS (SELECT 1 FROM dist d WHERE d.nodename = c.host)
+                    THEN format('different port: catalog %s, Citus %s', c.port,
+                                (SELECT string_agg(d.nodeport::text, ', ') FROM dist d WHERE d.nodename = c.host))
+                    ELSE 'missing in Citus' END
+          FROM cat c WHERE NOT EXISTS (SELECT 1 FROM dist d WHERE d.nodename = c.host AND d.nodeport = c.port)
+        UNION ALL
+        SELECT c.node, true, true, 'inactive in Citus'
+          FROM cat c JOIN dist d ON d.nodename = c.host AND d.nodeport = c.port WHERE NOT d.isactive
+        UNION ALL
+        SELECT d.nodename || ':' || d.nodeport, false, true, 'unknown to the catalog'
+          FROM dist d WHERE NOT EXISTS (SELECT 1 FROM cat c WHERE c.host = d.nodename)
+        ORDER BY 1 $q$;
+END $$;
+COMMENT ON FUNCTION @extschema@.citus_drift() IS
+'Catalog vs pg_dist_node, one row per node that differs: missing in Citus, unknown to the catalog, different port, inactive.';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.citus_register(bool), @extschema@._citus_plan() FROM PUBLIC;
