@@ -9,7 +9,7 @@ ensure_packages
 step "build and install"
 make -s -j"$(nproc)" >/dev/null && make -s install >/dev/null
 work=$(make_workdir shardroute-demo)
-trap 'for d in s2 s1 .; do stop_server "$work/$d"; done; rm -rf "$work"' EXIT
+trap 'for d in w2 w1 c s2 s1 .; do stop_server "$work/$d"; done; rm -rf "$work"' EXIT
 port=$(free_port)
 step "throwaway server in $work (port $port)"
 start_server "$work" "$port"
@@ -34,4 +34,25 @@ demo_psql -c '\echo' -c '\echo --- 7. Replay paused on ucr_standby1 while the pr
     -c "SELECT shardroute.choose_read_node('ucr', pg_current_wal_lsn()) AS read_your_writes"
 demo_psql -v here="$work" -v port="$port" <"$repo/test/demo_plproxy.sql"
 demo_psql <"$repo/test/demo_citus.sql"
+
+citus_status=$(bash test/citus/ensure_citus.sh) || die "the Citus build failed"
+if [ "${citus_status#citus: installed}" != "$citus_status" ]; then
+    step "Citus: a coordinator and two workers (throwaway servers)"
+    start_server "$work/c" $((port + 3)) "shared_preload_libraries = 'citus'" "max_prepared_transactions = 20" \
+        "citus.local_hostname = '$work/c'"
+    start_server "$work/w1" $((port + 4)) "shared_preload_libraries = 'citus'" "max_prepared_transactions = 20" \
+        "citus.local_hostname = '$work/w1'"
+    start_server "$work/w2" $((port + 5)) "shared_preload_libraries = 'citus'" "max_prepared_transactions = 20" \
+        "citus.local_hostname = '$work/w2'"
+    for w in w1 w2; do
+        as_pg "$PG_BINDIR/psql" -X -q -h "$work/$w" -p $((port + ${w#w} + 3)) -U postgres -d postgres \
+            -v ON_ERROR_STOP=1 -c 'CREATE EXTENSION citus' || die "CREATE EXTENSION citus failed"
+    done
+    as_pg "$PG_BINDIR/psql" -X -q -h "$work/c" -p $((port + 3)) -U postgres -d postgres -v ON_ERROR_STOP=1 \
+        -v coord="$work/c" -v cport=$((port + 3)) -v w1="$work/w1" -v w1port=$((port + 4)) \
+        -v w2="$work/w2" -v w2port=$((port + 5)) <"$repo/test/demo_citus_cluster.sql"
+else
+    echo
+    echo "--- 11. Citus for real: skipped (${citus_status#citus: }); above, the dry run"
+fi
 step "done: servers stopped, $work removed"

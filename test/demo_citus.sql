@@ -1,6 +1,6 @@
 \pset footer off
 \echo
-\echo '--- 9. Citus: the registration plan for a coordinator and two workers, as a dry run (Citus is not installed here)'
+\echo '--- 9. Citus: the registration plan for a coordinator and two workers, as a dry run (works without Citus)'
 SELECT * FROM shardroute.import_django_settings($${"DATABASES": {
   "icds-ucr": {"HOST": "localhost", "PORT": "5600", "NAME": "commcare_ucr_citus", "ROLE": "citus_master"},
   "citus-ucr-worker1": {"HOST": "localhost", "PORT": "5601", "NAME": "commcare_ucr_citus", "ROLE": "citus_worker",

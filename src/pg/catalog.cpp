@@ -8,11 +8,13 @@
 
 #include "pg/catalog.hpp"
 #include "pg/guard.hpp"
+#include "pg/run_as.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
 #include "access/parallel.h"
 #include "access/xact.h"
+#include "commands/extension.h"
 #include "commands/trigger.h"
 #include "datatype/timestamp.h"
 #include "executor/executor.h"
@@ -87,6 +89,8 @@ char *fetch_latest(const char *query) {
     });
 }
 
+} // namespace
+
 std::string snapshot_text() {
     // every name schema-qualified: this runs under the caller's search_path
     char *text = fetch_latest("SELECT shardroute._snapshot()::pg_catalog.text");
@@ -94,6 +98,8 @@ std::string snapshot_text() {
         throw Error(sqlstate::internal_error, "shardroute catalog snapshot is NULL");
     return text;
 }
+
+namespace {
 
 std::unique_ptr<CatalogCache> cache;
 bool cache_valid = false;
@@ -256,9 +262,15 @@ SHARDROUTE_FUNCTION(shardroute_check_catalog) {
     // make the statement that fired this trigger visible to the snapshot below:
     // at an autocommit COMMIT, or under SET CONSTRAINTS ... IMMEDIATE, it is not yet
     pg_call([]() noexcept { CommandCounterIncrement(); });
-    auto problems = topology::blocking(topology::validate(pg::load_topology()));
+    std::string snapshot = pg::snapshot_text();
+    auto problems = topology::blocking(topology::validate(topology::topology_from_snapshot(snapshot)));
     if (!problems.empty())
         topology::raise_problems(problems, "invalid shardroute topology: ");
+    // On a Citus coordinator the workers route with a copy of this catalog:
+    // the copy changes in this same (two-phase) transaction, to exactly what
+    // was just validated (README, "Citus").
+    if (pg_call([]() noexcept { return OidIsValid(get_extension_oid("citus", true)); }))
+        pg::execute_as(pg::extension_owner(), "SELECT shardroute._citus_ship($1::pg_catalog.jsonb)", &snapshot);
     checked_lxid = MyProc->lxid;
     checked_changes = catalog_changes;
     return PointerGetDatum(nullptr);

@@ -12,6 +12,7 @@ extern "C" {
 #include "storage/lock.h"
 }
 
+#include <string>
 #include <vector>
 
 namespace shardroute::pg {
@@ -32,6 +33,9 @@ const CatalogCache &catalog();
 // The catalog as committed now plus this transaction's own changes (a fresh
 // snapshot, not the cache): for validation, check_topology and the Django bridge.
 topology::Topology load_topology();
+
+// The same as the document shardroute._snapshot() returns (its text).
+std::string snapshot_text();
 
 // Hooks the cache into relcache invalidation; called once from _PG_init.
 void register_catalog_callbacks();

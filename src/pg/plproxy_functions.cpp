@@ -13,6 +13,7 @@
 #include "pg/guard.hpp"
 #include "pg/lag_monitor.hpp"
 #include "pg/lookup.hpp"
+#include "pg/run_as.hpp"
 #include "pg/settings.hpp"
 
 extern "C" {
@@ -76,19 +77,6 @@ std::string generated_mark(const std::string &cluster, bool for_standbys) {
     return std::string(generated_prefix) + (for_standbys ? "the standbys of " : "") + "cluster " + quoted_name(cluster);
 }
 
-// The role that owns the extension (and so its schema): servers it owns and
-// that carry the mark are shardroute's own.
-Oid extension_owner() {
-    return pg::pg_call([]() noexcept {
-        HeapTuple tuple = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(get_namespace_oid("shardroute", false)));
-        if (!HeapTupleIsValid(tuple))
-            elog(ERROR, "shardroute: schema shardroute not found");
-        Oid owner = reinterpret_cast<Form_pg_namespace>(GETSTRUCT(tuple))->nspowner;
-        ReleaseSysCache(tuple);
-        return owner;
-    });
-}
-
 // The comment of a server, copied (NULL when it has none).
 char *server_comment(Oid server_oid) {
     return pg::pg_call([server_oid]() noexcept { return GetComment(server_oid, ForeignServerRelationId, 0); });
@@ -134,7 +122,7 @@ Oid writer_of(const std::string &server, const ExistingServer &existing, const s
                     "server " + quoted_name(server) + " belongs to another PL/Proxy cluster",
                     "Its comment says: " + std::string(comment) + ".",
                     "Sync each cluster into its own server (the default names), or drop this one first.");
-    Oid owner = extension_owner();
+    Oid owner = pg::extension_owner();
     if (generated && existing.owner == owner)
         return owner;
     Oid caller = pg::pg_call([]() noexcept { return GetUserId(); });
@@ -143,27 +131,6 @@ Oid writer_of(const std::string &server, const ExistingServer &existing, const s
     throw Error(sqlstate::insufficient_privilege, "must be owner of server " + quoted_name(server) + " to sync it",
                 "The server was not created by shardroute.plproxy_sync(); it belongs to its owner.",
                 "Its owner can run plproxy_sync() for it, or pass another server name.");
-}
-
-// Runs generated DDL as `role` (the extension owner for shardroute's own
-// servers, else the caller), restoring the current user afterwards.
-void execute_as(Oid role, const std::string &sql) {
-    pg::pg_call([role, &sql]() noexcept {
-        Oid save_user;
-        int save_context;
-        GetUserIdAndSecContext(&save_user, &save_context);
-        SetUserIdAndSecContext(role, save_context | SECURITY_LOCAL_USERID_CHANGE);
-        PG_TRY();
-        {
-            if (SPI_connect() != SPI_OK_CONNECT)
-                elog(ERROR, "shardroute: SPI_connect failed");
-            SPI_execute(sql.c_str(), false, 0);
-            SPI_finish();
-        }
-        PG_FINALLY();
-        { SetUserIdAndSecContext(save_user, save_context); }
-        PG_END_TRY();
-    });
 }
 
 // The arguments of plproxy_sync, fetched (and detoasted) before any C++ object
@@ -209,7 +176,7 @@ Datum sync_server(const SyncArgs &args) {
 
     std::string mark = generated_mark(cluster, args.for_standbys);
     std::optional<ExistingServer> existing = server_now(server, fdw);
-    Oid writer = existing ? writer_of(server, *existing, mark) : extension_owner();
+    Oid writer = existing ? writer_of(server, *existing, mark) : pg::extension_owner();
     plproxy::Options settings; // given ones, else the server's own, else the defaults
     if (given) {
         settings = *given;
@@ -242,7 +209,7 @@ Datum sync_server(const SyncArgs &args) {
         }
         sql += ")";
     }
-    execute_as(writer, sql);
+    pg::execute_as(writer, sql);
     return pg::text_datum(server);
 }
 
