@@ -2,10 +2,22 @@
 
 #include "pg/guard.hpp"
 
+extern "C" {
+#include "utils/timestamp.h"
+}
+
 namespace shardroute::pg {
 
 text *to_text(std::string_view s) {
     return pg_call([s]() noexcept { return cstring_to_text_with_len(s.data(), static_cast<int>(s.size())); });
+}
+
+Datum interval_datum(int64_t us) {
+    auto *iv = static_cast<Interval *>(pg_call([]() noexcept { return palloc(sizeof(Interval)); }));
+    iv->time = us;
+    iv->day = 0;
+    iv->month = 0;
+    return IntervalPGetDatum(iv);
 }
 
 namespace {

@@ -6,12 +6,14 @@
 //  * text_datum_fast(): unguarded, for hot paths (lookups) that hold no C++
 //    object with a destructor when they call it; an allocation failure there
 //    ereports straight through frames that have nothing to destroy.
+//  * interval_datum(): guarded, a number of microseconds as an interval.
 //  * rows_result(): converts every cell first, then fills the tuplestore with
 //    no C++ object alive.
 #pragma once
 
 #include "pg/postgres.hpp"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +36,10 @@ inline Datum text_datum(std::string_view s) {
 inline Datum text_datum_fast(std::string_view s) {
     return PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size())));
 }
+
+// `us` microseconds as an interval (no days or months, as pg_stat_replication
+// shows lags).
+Datum interval_datum(int64_t us);
 
 // One row of text cells; std::nullopt is SQL NULL.
 using TextRow = std::vector<std::optional<std::string>>;

@@ -20,6 +20,7 @@ constexpr int max_samples = 1024;
 constexpr int problem_len = 256;
 constexpr int note_len = 256;
 
+// In the order of routing::SampleSource (lag_worker.cpp checks it).
 enum Source : int { source_none = 0, source_local, source_primary, source_standby };
 
 // One standby's last sample, written by the worker only.

@@ -12,8 +12,12 @@
 // asynchronous resolver, so a hanging resolver delays the whole round by up to
 // its own timeout. Nodes whose names may resolve slowly should be registered
 // by IP address.
+//
+// Which nodes a round asks, how their answers merge into one sample per
+// standby and what is published are plain C++ (routing/lag_samples.hpp): this
+// file holds the connections, the waits and the shared memory around them.
 #include "common/error.hpp"
-#include "routing/read_choice.hpp"
+#include "routing/lag_samples.hpp"
 #include "topology/conninfo.hpp"
 #include "topology/model.hpp"
 
@@ -442,88 +446,58 @@ void run_round(const std::vector<std::string> &names, const topology::Topology &
     }
 }
 
-struct Sample {
-    int source = 0;
-    bool present = false;
-    bool streaming = false;
-    int state = 0;
-    std::string state_text;
-    uint64 sent = 0, flush = 0, replay = 0, current = 0;
-    int64 lag_us = -1, reply_age_us = -1;
-};
+// The worker's plain data and the shared memory's must agree on numbers.
+static_assert(static_cast<int>(routing::WalSenderState::startup) == WALSNDSTATE_STARTUP &&
+              static_cast<int>(routing::WalSenderState::backup) == WALSNDSTATE_BACKUP &&
+              static_cast<int>(routing::WalSenderState::catchup) == WALSNDSTATE_CATCHUP &&
+              static_cast<int>(routing::WalSenderState::streaming) == WALSNDSTATE_STREAMING &&
+              static_cast<int>(routing::WalSenderState::stopping) == WALSNDSTATE_STOPPING);
+static_assert(static_cast<int>(routing::SampleSource::none) == lag::source_none &&
+              static_cast<int>(routing::SampleSource::local) == lag::source_local &&
+              static_cast<int>(routing::SampleSource::primary) == lag::source_primary &&
+              static_cast<int>(routing::SampleSource::standby) == lag::source_standby);
 
-int walsender_state(const std::string &state) {
-    return state == "streaming"  ? WALSNDSTATE_STREAMING
-           : state == "catchup"  ? WALSNDSTATE_CATCHUP
-           : state == "backup"   ? WALSNDSTATE_BACKUP
-           : state == "stopping" ? WALSNDSTATE_STOPPING
-                                 : WALSNDSTATE_STARTUP;
+int64 int8_value(const PGresult *res, int row, int col) {
+    return PQgetisnull(res, row, col) ? -1 : strtoll(PQgetvalue(res, row, col), nullptr, 10);
 }
 
-// The standbys of a primary that answered, from its pg_stat_replication; or
-// nothing when the primary is this very server (same system identifier and
-// same postmaster start: a promoted copy of this server has the same
-// identifier, but not the same start).
-void read_primary(Endpoint &e, const std::vector<const topology::Node *> &standbys,
-                  std::map<std::string, Sample> &out) {
-    PGresult *res = e.result;
-    int rows = res ? PQntuples(res) : 0;
+// A primary's answer to primary_sql, as plain data.
+routing::PrimaryAnswer primary_answer(const PGresult *res) {
+    routing::PrimaryAnswer a;
+    int rows = PQntuples(res);
     if (rows == 0)
-        return;
-    uint64 sysid = strtoull(PQgetvalue(res, 0, 0), nullptr, 10);
-    int64 start = strtoll(PQgetvalue(res, 0, 1), nullptr, 10);
-    e.local = sysid == local_system_identifier && start == local_start_us ? 1 : 0;
-    if (e.local == 1) {
-        close_endpoint(e); // this server: its walsenders are read from shared memory
-        return;
+        return a;
+    a.server.system_identifier = strtoull(PQgetvalue(res, 0, 0), nullptr, 10);
+    a.server.start_us = strtoll(PQgetvalue(res, 0, 1), nullptr, 10);
+    a.current_lsn = PQgetisnull(res, 0, 2) ? 0 : parse_lsn(PQgetvalue(res, 0, 2));
+    a.rows.resize(static_cast<size_t>(rows));
+    for (int i = 0; i < rows; ++i) {
+        routing::WalSenderRow &r = a.rows[static_cast<size_t>(i)];
+        if (!PQgetisnull(res, i, 3))
+            r.application_name = PQgetvalue(res, i, 3);
+        r.state = PQgetvalue(res, i, 4);
+        r.sent_lsn = parse_lsn(PQgetvalue(res, i, 5));
+        r.flush_lsn = parse_lsn(PQgetvalue(res, i, 6));
+        r.replay_lsn = parse_lsn(PQgetvalue(res, i, 7));
+        r.replay_lag_us = int8_value(res, i, 8);
+        r.reply_age_us = int8_value(res, i, 9);
     }
-    uint64 current = PQgetisnull(res, 0, 2) ? 0 : parse_lsn(PQgetvalue(res, 0, 2));
-    for (const auto *sb : standbys) {
-        Sample s;
-        s.source = lag::source_primary;
-        s.current = current;
-        for (int i = 0; i < rows; ++i) {
-            if (PQgetisnull(res, i, 3) || sb->replication_name() != PQgetvalue(res, i, 3))
-                continue;
-            if (s.present && s.streaming)
-                break;
-            s.present = true;
-            std::string state = PQgetvalue(res, i, 4);
-            s.streaming = state == "streaming";
-            s.state = walsender_state(state);
-            s.sent = parse_lsn(PQgetvalue(res, i, 5));
-            s.flush = parse_lsn(PQgetvalue(res, i, 6));
-            s.replay = parse_lsn(PQgetvalue(res, i, 7));
-            s.lag_us = PQgetisnull(res, i, 8) ? -1 : strtoll(PQgetvalue(res, i, 8), nullptr, 10);
-            s.reply_age_us = PQgetisnull(res, i, 9) ? -1 : strtoll(PQgetvalue(res, i, 9), nullptr, 10);
-        }
-        out[sb->name] = s;
-    }
+    return a;
 }
 
-// A standby whose primary cannot be asked measures itself (CommCare's rule).
-Sample read_standby(const Endpoint &e) {
-    PGresult *res = e.result;
-    Sample s;
-    s.source = lag::source_standby;
-    if (!res || PQntuples(res) == 0)
-        return s;
-    bool in_recovery = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-    s.present = in_recovery;
-    s.streaming = in_recovery;
-    s.state_text = !in_recovery             ? "not in recovery"
-                   : PQgetisnull(res, 0, 4) ? "no wal receiver"
-                                            : PQgetvalue(res, 0, 4);
-    s.sent = PQgetisnull(res, 0, 1) ? 0 : parse_lsn(PQgetvalue(res, 0, 1));
-    s.replay = PQgetisnull(res, 0, 2) ? 0 : parse_lsn(PQgetvalue(res, 0, 2));
-    s.current = s.sent ? s.sent : s.replay;
-    if (s.replay != 0 && s.replay == s.sent)
-        s.lag_us = 0;
-    else
-        s.lag_us = PQgetisnull(res, 0, 3) ? -1 : strtoll(PQgetvalue(res, 0, 3), nullptr, 10);
-    if (s.sent == 0)
-        s.sent = s.replay; // never streamed: only the replay timestamp speaks
-    return s;
+// A standby's answer to standby_sql, as plain data.
+routing::StandbyAnswer standby_answer(const PGresult *res) {
+    routing::StandbyAnswer a;
+    if (PQntuples(res) == 0)
+        return a;
+    a.has_row = true;
+    a.in_recovery = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    a.receive_lsn = PQgetisnull(res, 0, 1) ? 0 : parse_lsn(PQgetvalue(res, 0, 1));
+    a.replay_lsn = PQgetisnull(res, 0, 2) ? 0 : parse_lsn(PQgetvalue(res, 0, 2));
+    a.replay_age_us = int8_value(res, 0, 3);
+    if (!PQgetisnull(res, 0, 4))
+        a.receiver_status = PQgetvalue(res, 0, 4);
+    return a;
 }
 
 enum class Catalog { ok, no_extension };
@@ -555,6 +529,51 @@ void report_problem(const std::string &problem) {
     lag::set_problem(problem);
 }
 
+// Publishes a round: standbys sampled now get new values; the others keep
+// their old sample, which ages into 'lag unknown'; standbys gone from the
+// catalog go. The new array is built outside the lock, which is held only to
+// copy it.
+void publish(const std::vector<routing::Publication> &plan) {
+    auto previous = std::make_unique<lag::MonitorSample[]>(lag::max_samples);
+    LWLockAcquire(lag::monitor_lock, LW_SHARED);
+    int nprevious = lag::monitor->nsamples;
+    memcpy(previous.get(), lag::monitor->samples, sizeof(lag::MonitorSample) * static_cast<size_t>(nprevious));
+    LWLockRelease(lag::monitor_lock);
+
+    TimestampTz stamp = GetCurrentTimestamp();
+    std::vector<lag::MonitorSample> next;
+    for (const auto &p : plan) {
+        lag::MonitorSample slot;
+        memset(&slot, 0, sizeof(slot));
+        strlcpy(slot.standby, p.standby.c_str(), NAMEDATALEN);
+        if (!p.fresh) {
+            for (int i = 0; i < nprevious; ++i)
+                if (strncmp(previous[static_cast<size_t>(i)].standby, slot.standby, NAMEDATALEN) == 0)
+                    slot = previous[static_cast<size_t>(i)];
+            lag::copy_text(slot.note, sizeof(slot.note), p.note);
+        } else {
+            const routing::PolledSample &smp = *p.fresh;
+            slot.source = static_cast<int>(smp.source);
+            slot.present = smp.present;
+            slot.streaming = smp.streaming;
+            slot.state = static_cast<int>(smp.state);
+            lag::copy_text(slot.state_text, sizeof(slot.state_text), smp.state_text);
+            slot.sent_lsn = smp.sent_lsn;
+            slot.flush_lsn = smp.flush_lsn;
+            slot.replay_lsn = smp.replay_lsn;
+            slot.current_lsn = smp.current_lsn;
+            slot.replay_lag_us = smp.replay_lag_us;
+            slot.reply_age_us = smp.reply_age_us;
+            slot.sampled_at = stamp;
+        }
+        next.push_back(slot);
+    }
+    LWLockAcquire(lag::monitor_lock, LW_EXCLUSIVE);
+    memcpy(lag::monitor->samples, next.data(), sizeof(lag::MonitorSample) * next.size());
+    lag::monitor->nsamples = static_cast<int>(next.size());
+    LWLockRelease(lag::monitor_lock);
+}
+
 void poll_once(TimestampTz round_end) {
     topology::Topology t;
     if (read_topology(t) == Catalog::no_extension) {
@@ -564,37 +583,17 @@ void poll_once(TimestampTz round_end) {
     }
     refresh_monitor_keywords();
 
-    std::map<std::string, std::vector<const topology::Node *>> standbys_of;
-    size_t nstandbys = 0;
-    for (const auto &n : t.nodes)
-        if (n.is_standby()) {
-            standbys_of[*n.primary_node].push_back(&n);
-            ++nstandbys;
-        }
-    // shared memory holds max_samples standbys: the others have no sample
-    // (lag unknown), and standby_status() says why
-    std::string problem = monitor_conninfo_valid ? "" : "shardroute.lag_monitor_conninfo is invalid (see the log)";
-    if (nstandbys > static_cast<size_t>(lag::max_samples))
-        problem += (problem.empty() ? "" : "; ") + std::string("the catalog has ") + std::to_string(nstandbys) +
-                   " standbys: the lag monitor samples the first " + std::to_string(lag::max_samples) + " of them only";
-    report_problem(problem);
+    std::vector<routing::PrimaryGroup> groups = routing::group_standbys(t);
+    report_problem(routing::round_problem(groups, monitor_conninfo_valid, lag::max_samples));
 
-    // primaries first; a standby asks itself when its primary is unknown or
-    // did not answer last time (so a dead primary costs one round, not one
-    // deadline of everybody's time)
+    // primaries first; standbys measure themselves when theirs cannot answer
+    std::map<std::string, routing::NodeState> states;
+    for (const auto &[name, e] : endpoints)
+        states[name] = {e.healthy, e.phase == Endpoint::querying};
     std::vector<std::string> names;
-    for (const auto &[primary, standbys] : standbys_of) {
-        if (t.find_node(primary)) {
-            endpoints[primary].sql = primary_sql;
-            names.push_back(primary);
-        }
-        bool ask_standbys = !t.find_node(primary) || !endpoints[primary].healthy;
-        for (const auto *sb : standbys) {
-            if (ask_standbys || endpoints[sb->name].phase == Endpoint::querying) {
-                endpoints[sb->name].sql = standby_sql;
-                names.push_back(sb->name);
-            }
-        }
+    for (const auto &ask : routing::plan_round(groups, states)) {
+        endpoints[ask.node].sql = ask.query == routing::Query::primary ? primary_sql : standby_sql;
+        names.push_back(ask.node);
     }
     // connections to nodes gone from the catalog, or no longer asked, close
     for (auto it = endpoints.begin(); it != endpoints.end();) {
@@ -609,88 +608,32 @@ void poll_once(TimestampTz round_end) {
     }
     run_round(names, t, round_end);
 
-    std::map<std::string, Sample> fresh;
-    std::map<std::string, std::string> notes;
-    for (const auto &[primary, standbys] : standbys_of) {
-        auto pe = endpoints.find(primary);
-        if (pe != endpoints.end() && pe->second.local == 1 && t.find_node(primary)) {
-            for (const auto *sb : standbys) {
-                Sample s;
-                s.source = lag::source_local;
-                fresh[sb->name] = s; // readers read this server's walsenders live
-            }
+    // what each connection gave, as plain data for the merge
+    std::map<std::string, routing::NodePoll> polls;
+    for (const auto &[name, e] : endpoints) {
+        routing::NodePoll &p = polls[name];
+        p.this_server = e.local == 1;
+        p.error = e.error;
+        if (!e.answered || !e.result)
             continue;
+        if (e.sql == primary_sql) {
+            p.answered = routing::Query::primary;
+            p.primary = primary_answer(e.result);
+        } else if (e.sql == standby_sql) {
+            p.answered = routing::Query::standby;
+            p.standby = standby_answer(e.result);
         }
-        if (pe != endpoints.end() && pe->second.answered && pe->second.result) {
-            read_primary(pe->second, standbys, fresh);
-            if (pe->second.local != 1)
-                continue;
-            for (const auto *sb : standbys) {
-                Sample s;
-                s.source = lag::source_local;
-                fresh[sb->name] = s;
-            }
-            continue;
-        }
-        std::string primary_error = pe != endpoints.end() ? pe->second.error : "not in the catalog";
-        for (const auto *sb : standbys) {
-            auto se = endpoints.find(sb->name);
-            if (se != endpoints.end() && se->second.answered && se->second.result && se->second.sql == standby_sql)
-                fresh[sb->name] = read_standby(se->second);
-            else if (se != endpoints.end() && !se->second.error.empty())
-                notes[sb->name] = "primary: " + primary_error + "; standby: " + se->second.error;
-            else if (!primary_error.empty())
-                notes[sb->name] = "primary: " + primary_error;
-        }
+    }
+    routing::RoundOutcome round = routing::merge_round(groups, polls, {local_system_identifier, local_start_us});
+    for (const auto &[primary, here] : round.this_server) {
+        Endpoint &e = endpoints[primary];
+        e.local = here ? 1 : 0;
+        if (here)
+            close_endpoint(e); // this server: its walsenders are read from shared memory
     }
     for (auto &[name, e] : endpoints)
         log_once(e, name);
-
-    // publish: standbys sampled now get new values; the others keep their old
-    // sample, which ages into 'lag unknown'; standbys gone from the catalog go.
-    // The new array is built outside the lock, which is held only to copy it.
-    auto previous = std::make_unique<lag::MonitorSample[]>(lag::max_samples);
-    LWLockAcquire(lag::monitor_lock, LW_SHARED);
-    int nprevious = lag::monitor->nsamples;
-    memcpy(previous.get(), lag::monitor->samples, sizeof(lag::MonitorSample) * static_cast<size_t>(nprevious));
-    LWLockRelease(lag::monitor_lock);
-
-    TimestampTz stamp = GetCurrentTimestamp();
-    std::vector<lag::MonitorSample> next;
-    for (const auto &node : t.nodes) {
-        if (!node.is_standby() || next.size() >= static_cast<size_t>(lag::max_samples))
-            continue;
-        lag::MonitorSample slot;
-        memset(&slot, 0, sizeof(slot));
-        strlcpy(slot.standby, node.name.c_str(), NAMEDATALEN);
-        auto it = fresh.find(node.name);
-        if (it == fresh.end()) {
-            for (int i = 0; i < nprevious; ++i)
-                if (strncmp(previous[static_cast<size_t>(i)].standby, slot.standby, NAMEDATALEN) == 0)
-                    slot = previous[static_cast<size_t>(i)];
-            auto n = notes.find(node.name);
-            lag::copy_text(slot.note, sizeof(slot.note), n != notes.end() ? n->second : std::string());
-        } else {
-            const Sample &smp = it->second;
-            slot.source = smp.source;
-            slot.present = smp.present;
-            slot.streaming = smp.streaming;
-            slot.state = smp.state;
-            lag::copy_text(slot.state_text, sizeof(slot.state_text), smp.state_text);
-            slot.sent_lsn = smp.sent;
-            slot.flush_lsn = smp.flush;
-            slot.replay_lsn = smp.replay;
-            slot.current_lsn = smp.current;
-            slot.replay_lag_us = smp.lag_us;
-            slot.reply_age_us = smp.reply_age_us;
-            slot.sampled_at = stamp;
-        }
-        next.push_back(slot);
-    }
-    LWLockAcquire(lag::monitor_lock, LW_EXCLUSIVE);
-    memcpy(lag::monitor->samples, next.data(), sizeof(lag::MonitorSample) * next.size());
-    lag::monitor->nsamples = static_cast<int>(next.size());
-    LWLockRelease(lag::monitor_lock);
+    publish(routing::plan_publication(t, round, lag::max_samples));
 }
 
 // Sleeps up to `ms`, waking for SIGTERM (which ends the process), a reload

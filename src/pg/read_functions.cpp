@@ -7,13 +7,13 @@
 
 #include "pg/call_site.hpp"
 #include "pg/catalog.hpp"
+#include "pg/datum.hpp"
 #include "pg/guard.hpp"
 #include "pg/lookup.hpp"
 #include "pg/lag_monitor.hpp"
 
 extern "C" {
 #include "common/pg_prng.h"
-#include "datatype/timestamp.h"
 #include "utils/pg_lsn.h"
 }
 
@@ -76,14 +76,6 @@ Datum choose(FunctionCallInfo fcinfo, uint64_t min_lsn) {
     return node_text(c, pick >= 0 ? g.members[static_cast<size_t>(pick)].node : g.write_node);
 }
 
-Datum interval_datum(int64_t us) {
-    auto *iv = static_cast<Interval *>(palloc(sizeof(Interval)));
-    iv->time = us;
-    iv->day = 0;
-    iv->month = 0;
-    return IntervalPGetDatum(iv);
-}
-
 } // namespace
 
 SHARDROUTE_FUNCTION(shardroute_choose_read_node) {
@@ -134,27 +126,27 @@ SHARDROUTE_FUNCTION(shardroute_standby_status) {
         else
             nulls[1] = true;
         if (known && l.state)
-            values[2] = CStringGetTextDatum(l.state);
+            values[2] = pg::text_datum(l.state);
         else
             nulls[2] = true;
         if (known && v.replay_lag_us >= 0)
-            values[3] = interval_datum(v.replay_lag_us);
+            values[3] = pg::interval_datum(v.replay_lag_us);
         else
             nulls[3] = true;
         if (known && v.lag_bytes)
             values[4] = Int64GetDatum(*v.lag_bytes);
         else
             nulls[4] = true;
-        values[5] = interval_datum(sb.limits.max_lag_us);
+        values[5] = pg::interval_datum(sb.limits.max_lag_us);
         if (sb.limits.max_lag_bytes)
             values[6] = Int64GetDatum(*sb.limits.max_lag_bytes);
         else
             nulls[6] = true;
         values[7] = BoolGetDatum(v.eligible());
-        values[8] = CStringGetTextDatum(routing::reason_name(v.reason));
-        values[9] = CStringGetTextDatum(l.source);
+        values[8] = pg::text_datum(routing::reason_name(v.reason));
+        values[9] = pg::text_datum(l.source);
         if (l.sampled)
-            values[10] = interval_datum(l.age_us);
+            values[10] = pg::interval_datum(l.age_us);
         else
             nulls[10] = true; // no sample at all: source says why
         tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
