@@ -203,13 +203,16 @@ $$;
 -- topology. citus_register() makes citus_topology a Citus reference table; from
 -- then on the COMMIT check of every catalog change on the coordinator rewrites
 -- it in the same (two-phase) transaction, so each worker holds the catalog as
--- the coordinator last committed it. TRUNCATE and INSERT rather than UPDATE:
--- TRUNCATE sends a relcache invalidation of each worker's placement, and that
--- is what makes the workers' lookup caches reload.
+-- the coordinator last committed it. A statement trigger, which Citus creates
+-- on every placement, sends the relcache invalidation of each worker's
+-- placement that makes the workers' lookup caches reload. DELETE, not
+-- TRUNCATE: TRUNCATE's lock would wait for the placement reads of lookups made
+-- earlier in the same distributed transaction (a distributed deadlock), and
+-- Citus does not propagate TRUNCATE when DDL propagation is off.
 ------------------------------------------------------------------------------
 
 CREATE TABLE @extschema@.citus_topology (
-    version int8 NOT NULL,
+    version int8 PRIMARY KEY,  -- a key lets Citus copy the table to new nodes (rebalancer)
     snapshot jsonb NOT NULL,
     shipped_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
@@ -217,6 +220,11 @@ COMMENT ON TABLE @extschema@.citus_topology IS
 'On a Citus cluster: the coordinator''s catalog as the workers route with it (a reference table, rewritten by every committed topology change on the coordinator; version counts the changes). Empty without Citus.';
 REVOKE ALL ON @extschema@.citus_topology FROM PUBLIC;
 GRANT SELECT ON @extschema@.citus_topology TO PUBLIC;
+
+CREATE FUNCTION @extschema@._citus_copy_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'shardroute_citus_copy_changed' LANGUAGE C;
+CREATE TRIGGER copy_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.citus_topology
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._citus_copy_changed();
 
 -- True on a Citus worker: a node of a Citus cluster that is not its coordinator.
 CREATE FUNCTION @extschema@._citus_worker() RETURNS bool
@@ -298,7 +306,7 @@ BEGIN
         RETURN held.version;
     END IF;
     BEGIN
-        TRUNCATE shardroute.citus_topology;
+        DELETE FROM shardroute.citus_topology;
         INSERT INTO shardroute.citus_topology (version, snapshot) VALUES (coalesce(held.version, 0) + 1, target);
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
@@ -333,7 +341,24 @@ BEGIN
     END LOOP;
 END $$;
 
-REVOKE EXECUTE ON FUNCTION @extschema@._citus_ship(jsonb, bool), @extschema@._refuse_on_citus_worker() FROM PUBLIC;
+-- Active workers whose copy differs from the coordinator's (version and
+-- content), or cannot be read: result 'none' for no copy, else the error.
+CREATE FUNCTION @extschema@._citus_stale_workers()
+RETURNS TABLE (nodename text, nodeport int, success bool, result text, expected text)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    SELECT t.version || ':' || md5(t.snapshot::text) INTO expected FROM shardroute.citus_topology t
+     WHERE EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')
+     ORDER BY t.version DESC LIMIT 1;
+    RETURN QUERY EXECUTE $q$
+        SELECT w.nodename, w.nodeport, w.success, w.result, $1
+          FROM run_command_on_workers(
+                 'SELECT coalesce(c.version || '':'' || md5(c.snapshot::text), ''none'') FROM shardroute._citus_copy() c') w
+         WHERE NOT w.success OR w.result IS DISTINCT FROM $1 $q$ USING expected;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION @extschema@._citus_ship(jsonb, bool), @extschema@._refuse_on_citus_worker(),
+    @extschema@._citus_copy_changed() FROM PUBLIC;
 
 -- A user-supplied name as error messages show it: cut after 200 bytes, so an
 -- absurd argument is not echoed whole into errors and the server log (the C++
@@ -906,6 +931,9 @@ BEGIN
     action := CASE WHEN present THEN 'present' WHEN dry_run THEN 'would create reference table'
                    ELSE 'reference table created' END;
     IF NOT present AND NOT dry_run THEN
+        -- its statement trigger invalidates each worker's lookup caches: Citus
+        -- creates it on every placement when unsafe triggers are allowed
+        PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
         EXECUTE command;
     END IF;
     RETURN NEXT;
@@ -926,6 +954,7 @@ BEGIN
             IF s.nodename || ':' || s.nodeport = ANY (added) THEN
                 action := 'no topology copy yet: run citus_register() again';
             ELSE
+                PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
                 EXECUTE command;
                 action := 'topology copy placed';
             END IF;
@@ -938,7 +967,9 @@ BEGIN
         action := 'would ship the topology to the workers';
     ELSE
         held := (SELECT max(t.version) FROM shardroute.citus_topology t);
-        shipped := shardroute._citus_ship(shardroute._catalog_snapshot());
+        -- rewritten everywhere when a worker's copy differs (restored from an old backup, edited)
+        shipped := shardroute._citus_ship(shardroute._catalog_snapshot(),
+                                          force => EXISTS (SELECT 1 FROM shardroute._citus_stale_workers()));
         action := format(CASE WHEN shipped IS NOT DISTINCT FROM held THEN 'topology present on the workers (version %s)'
                               ELSE 'topology shipped to the workers (version %s)' END, shipped);
     END IF;
@@ -981,15 +1012,12 @@ BEGIN
                EXISTS (SELECT 1 FROM cat c WHERE c.host = w.nodename AND c.port = w.nodeport), true,
                CASE WHEN NOT w.success THEN 'topology copy unknown: ' || w.result
                     WHEN w.result = 'none' THEN 'no copy of the topology'
-                    ELSE format('topology copy behind: version %s, coordinator %s', w.result, v.version) END
-          FROM (SELECT max(t.version) AS version FROM shardroute.citus_topology t
-                 WHERE EXISTS (SELECT 1 FROM pg_dist_partition
-                                WHERE logicalrelid = 'shardroute.citus_topology'::regclass)) v,
-               run_command_on_workers('SELECT coalesce(version::text, ''none'') FROM shardroute._citus_copy()') w
-         WHERE NOT w.success OR w.result IS DISTINCT FROM v.version::text
+                    ELSE format('topology copy differs: version %s, coordinator %s',
+                                split_part(w.result, ':', 1), coalesce(split_part(w.expected, ':', 1), 'none')) END
+          FROM shardroute._citus_stale_workers() w
         ORDER BY 1 $q$;
 END $$;
 COMMENT ON FUNCTION @extschema@.citus_drift() IS
-'Catalog vs pg_dist_node, one row per node that differs: missing in Citus, unknown to the catalog, different port, inactive; and every active worker whose copy of the topology (shardroute.citus_topology) is behind the coordinator''s or cannot be read.';
+'Catalog vs pg_dist_node, one row per node that differs: missing in Citus, unknown to the catalog, different port, inactive; and every active worker whose copy of the topology (shardroute.citus_topology) differs from the coordinator''s, is missing or cannot be read.';
 
 REVOKE EXECUTE ON FUNCTION @extschema@.citus_register(bool), @extschema@._citus_plan() FROM PUBLIC;

@@ -284,3 +284,13 @@ SHARDROUTE_FUNCTION(shardroute_catalog_changed) {
     ++catalog_changes;
     return PointerGetDatum(nullptr);
 }
+
+// AFTER each statement on citus_topology, on every node's placement of it (Citus
+// creates the trigger there): this node's lookup caches reload, since on a
+// Citus worker the topology is that copy.
+SHARDROUTE_FUNCTION(shardroute_citus_copy_changed) {
+    TriggerData *td = trigger_data(fcinfo);
+    Oid relid = RelationGetRelid(td->tg_relation);
+    pg_call([relid]() noexcept { CacheInvalidateRelcacheByRelid(relid); });
+    return PointerGetDatum(nullptr);
+}

@@ -18,6 +18,7 @@ for w in 1 2; do
 done
 psql_ <<SQL >/dev/null
 ALTER SYSTEM SET citus.local_hostname = '$work';
+ALTER SYSTEM SET citus.max_cached_conns_per_worker = ${CACHED_CONNS:-1};
 SELECT pg_reload_conf();
 CREATE EXTENSION citus;
 CREATE EXTENSION shardroute;
@@ -37,7 +38,8 @@ SQL
 script plain "SELECT domain, count(*), max(doc_id) FROM form_data GROUP BY domain;"
 script lookup "SELECT domain, count(*), max(shardroute.node_for_key('commcarehq', doc_id)) FROM form_data GROUP BY domain;"
 runs=${BENCH_RUNS:-200}
-echo "pgbench: $runs distributed queries over 200,000 rows on 2 workers (32 shards), interleaved at random"
+echo "pgbench: $runs distributed queries over 200,000 rows on 2 workers (32 shards), interleaved at random;"
+echo "citus.max_cached_conns_per_worker = ${CACHED_CONNS:-1} (Citus's default is 1)"
 interleave "$runs" plain lookup
 printf 'without the lookup:              %8.2f ms per query\n' "$(latency plain)"
 printf 'with node_for_key on every row:  %8.2f ms per query\n' "$(latency lookup)"
