@@ -193,7 +193,7 @@ void Checker::distribution_column() {
 }
 
 void Checker::unique_keys() {
-    if (reference || dist.empty())
+    if (reference || dist.empty() || !contains(strings(f, "columns"), dist))
         return;
     for (const auto &c : f.at("constraints")) {
         const std::string type = str(c, "type"); // p, u, x, f
@@ -262,6 +262,17 @@ void Checker::outgoing(const json &c) {
         if (ref_kind == "n")
             return;
         if (local_kind(ref_kind)) {
+            if (flag(f, "citus_installed") && !flag(f, "coordinator_in_metadata")) {
+                problem("reference table with a foreign key to a local table, coordinator not in Citus",
+                        fmt::format("Foreign key {} of {} references local table {}: Citus accepts a reference table "
+                                    "referencing a local table only when the coordinator is in its metadata, and it "
+                                    "is not (pg_dist_node has no group 0).",
+                                    name, table, ref),
+                        fmt::format("Register the coordinator: SELECT * FROM shardroute.citus_register(); (it runs "
+                                    "citus_set_coordinator_host), or make {} a reference table first.",
+                                    ref));
+                return;
+            }
             if (!plain_action(del) || !plain_action(upd)) {
                 problem("reference table with a foreign key action to a local table",
                         fmt::format("Foreign key {} of {} references {}, {}, with ON DELETE {} ON UPDATE {}: a "
@@ -290,8 +301,8 @@ void Checker::outgoing(const json &c) {
                 fmt::format("Make {} a reference table, or distribute {} instead.", ref, table));
         return;
     }
-    if (dist.empty())
-        return;
+    if (dist.empty() || !contains(strings(f, "columns"), dist))
+        return; // reported as the missing or unknown distribution column
 
     const bool on_dist = contains(cols, dist);
     if (ref_kind == "n") {

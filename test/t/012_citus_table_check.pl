@@ -50,13 +50,8 @@ citus.shard_count = 4
 }
 $coord->safe_psql('postgres', "SELECT citus_set_coordinator_host('127.0.0.1', ${\ $coord->port})");
 $coord->safe_psql('postgres', "SELECT citus_add_node('127.0.0.1', ${\ $_->port})") for @workers;
-$coord->safe_psql('postgres', q{
-    CREATE EXTENSION shardroute;
-    CREATE EXTENSION btree_gist;
-    CREATE DOMAIN geo_point AS point;
-    CREATE TYPE place AS (label text, at point);
-    CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
-    -- runs a statement in a subtransaction: 'ok', or the error with its detail
+# runs a statement in a subtransaction: 'ok', or the error with its detail
+my $try = q{
     CREATE FUNCTION try(sql text) RETURNS text LANGUAGE plpgsql AS $$
     DECLARE msg text; det text;
     BEGIN
@@ -65,9 +60,22 @@ $coord->safe_psql('postgres', q{
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS msg = MESSAGE_TEXT, det = PG_EXCEPTION_DETAIL;
         RETURN 'ERROR: ' || msg || coalesce(nullif(' (' || det || ')', ' ()'), '');
-    END $$;
+    END $$;};
+$coord->safe_psql('postgres', $try . q{
+    CREATE EXTENSION shardroute;
+    CREATE EXTENSION btree_gist;
+    CREATE DOMAIN geo_point AS point;
+    CREATE TYPE place AS (label text, at point);
+    CREATE FUNCTION audit() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
 });
 is($coord->safe_psql('postgres', 'SELECT count(*) FROM pg_dist_node'), '3', 'coordinator and two workers in Citus');
+# a second database whose Citus metadata has the workers but not the coordinator
+for my $node ($coord, @workers) {
+    $node->safe_psql('postgres', 'CREATE DATABASE nocoord');
+    $node->safe_psql('nocoord', 'CREATE EXTENSION citus');
+}
+$coord->safe_psql('nocoord', "SELECT citus_add_node('127.0.0.1', ${\ $_->port})") for @workers;
+$coord->safe_psql('nocoord', $try . 'CREATE EXTENSION shardroute;');
 is($workers[0]->safe_psql('postgres', q{SELECT count(*) FROM pg_extension WHERE extname = 'shardroute'}),
     '1', 'CREATE EXTENSION shardroute reached the workers');
 
@@ -232,6 +240,15 @@ push @shapes,
     table => 'shop_tag', reference => 1, warn => [qr/^warning: public\.shop_supplier becomes a Citus local table$/],
     ops => [ [ "create_distributed_table('shop_supplier', 'id')",
                q{SELECT create_distributed_table('shop_supplier', 'id')}, qr/foreign keys from reference tables/ ] ] },
+  { name => 'reference table -> local table, coordinator not in the Citus metadata', db => 'nocoord',
+    setup => $supplier
+      . 'CREATE TABLE shop_tag (id serial PRIMARY KEY, supplier_id int REFERENCES shop_supplier (id) DEFERRABLE INITIALLY DEFERRED);',
+    table => 'shop_tag', reference => 1 },
+  { name => 'many-to-many: company distributed, through table left local, coordinator not in the Citus metadata',
+    db => 'nocoord', setup => "$user $company $company_users", table => 'ads_company', dist => 'id',
+    warn => [qr/^warning: local table public\.ads_company_users referencing this table$/],
+    ops => [ [ 'the many-to-many insert (company.users.add)',
+               q{INSERT INTO ads_company_users (company_id, user_id) VALUES (2, 2) ON CONFLICT DO NOTHING}, qr/^ok$/ ] ] },
   { name => 'reference table -> local table ON DELETE CASCADE',
     setup => $supplier
       . 'CREATE TABLE shop_tag (id serial PRIMARY KEY, supplier_id int REFERENCES shop_supplier (id) ON DELETE CASCADE);',
@@ -376,7 +393,7 @@ for my $s (@shapes) {
       . "SELECT 'citus:' || try(\$sql\$SELECT $target\$sql\$);\n";
     $sql .= "SELECT 'op:' || try(\$sql\$$_->[1]\$sql\$);\n" for @ops;
     $sql .= "ROLLBACK;\n";
-    my $out = $coord->safe_psql('postgres', $sql);
+    my $out = $coord->safe_psql($s->{db} || 'postgres', $sql);
     my ($problems) = $out =~ /^check:(.*)$/m;
     my ($citus) = $out =~ /^citus:(.*)$/m;
     my @op_results = $out =~ /^op:(.*)$/mg;
