@@ -2,6 +2,20 @@
 -- result equals a fresh install of 1.2, member by member, from 1.0 and from 1.1.
 \echo Use "ALTER EXTENSION shardroute UPDATE TO '1.2'" to load this file. \quit
 
+-- This session must run the library installed with this script: a server that
+-- preloads shardroute (or a session that already called it) keeps the old one
+-- until it restarts, and the old one would not ship the topology to Citus workers.
+DO $$
+BEGIN
+    CREATE FUNCTION pg_temp.shardroute_library_check() RETURNS trigger
+        AS 'MODULE_PATHNAME', 'shardroute_citus_copy_changed' LANGUAGE C;
+    DROP FUNCTION pg_temp.shardroute_library_check();
+EXCEPTION WHEN undefined_function THEN
+    RAISE EXCEPTION 'this session runs an older shardroute library than the one installed'
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+        HINT = 'Restart the server if it preloads shardroute (shared_preload_libraries), else open a new session; then ALTER EXTENSION shardroute UPDATE.';
+END $$;
+
 -- The whole catalog as one document (keys = table names, fields = columns);
 -- max_lag also as microseconds for the C++ side. relids: the tables whose
 -- relcache invalidation means "reload". Executable by everyone: the lookup
@@ -30,13 +44,16 @@ $$;
 -- topology. citus_register() makes citus_topology a Citus reference table; from
 -- then on the COMMIT check of every catalog change on the coordinator rewrites
 -- it in the same (two-phase) transaction, so each worker holds the catalog as
--- the coordinator last committed it. TRUNCATE and INSERT rather than UPDATE:
--- TRUNCATE sends a relcache invalidation of each worker's placement, and that
--- is what makes the workers' lookup caches reload.
+-- the coordinator last committed it. A statement trigger, which Citus creates
+-- on every placement, sends the relcache invalidation of each worker's
+-- placement that makes the workers' lookup caches reload. DELETE, not
+-- TRUNCATE: TRUNCATE's lock would wait for the placement reads of lookups made
+-- earlier in the same distributed transaction (a distributed deadlock), and
+-- Citus does not propagate TRUNCATE when DDL propagation is off.
 ------------------------------------------------------------------------------
 
 CREATE TABLE @extschema@.citus_topology (
-    version int8 NOT NULL,
+    version int8 PRIMARY KEY,  -- a key lets Citus copy the table to new nodes (rebalancer)
     snapshot jsonb NOT NULL,
     shipped_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
@@ -44,6 +61,11 @@ COMMENT ON TABLE @extschema@.citus_topology IS
 'On a Citus cluster: the coordinator''s catalog as the workers route with it (a reference table, rewritten by every committed topology change on the coordinator; version counts the changes). Empty without Citus.';
 REVOKE ALL ON @extschema@.citus_topology FROM PUBLIC;
 GRANT SELECT ON @extschema@.citus_topology TO PUBLIC;
+
+CREATE FUNCTION @extschema@._citus_copy_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'shardroute_citus_copy_changed' LANGUAGE C;
+CREATE TRIGGER copy_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.citus_topology
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._citus_copy_changed();
 
 -- True on a Citus worker: a node of a Citus cluster that is not its coordinator.
 CREATE FUNCTION @extschema@._citus_worker() RETURNS bool
@@ -125,7 +147,7 @@ BEGIN
         RETURN held.version;
     END IF;
     BEGIN
-        TRUNCATE shardroute.citus_topology;
+        DELETE FROM shardroute.citus_topology;
         INSERT INTO shardroute.citus_topology (version, snapshot) VALUES (coalesce(held.version, 0) + 1, target);
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
@@ -160,7 +182,24 @@ BEGIN
     END LOOP;
 END $$;
 
-REVOKE EXECUTE ON FUNCTION @extschema@._citus_ship(jsonb, bool), @extschema@._refuse_on_citus_worker() FROM PUBLIC;
+-- Active workers whose copy differs from the coordinator's (version and
+-- content), or cannot be read: result 'none' for no copy, else the error.
+CREATE FUNCTION @extschema@._citus_stale_workers()
+RETURNS TABLE (nodename text, nodeport int, success bool, result text, expected text)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    SELECT t.version || ':' || md5(t.snapshot::text) INTO expected FROM shardroute.citus_topology t
+     WHERE EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')
+     ORDER BY t.version DESC LIMIT 1;
+    RETURN QUERY EXECUTE $q$
+        SELECT w.nodename, w.nodeport, w.success, w.result, $1
+          FROM run_command_on_workers(
+                 'SELECT coalesce(c.version || '':'' || md5(c.snapshot::text), ''none'') FROM shardroute._citus_copy() c') w
+         WHERE NOT w.success OR w.result IS DISTINCT FROM $1 $q$ USING expected;
+END $$;
+
+REVOKE EXECUTE ON FUNCTION @extschema@._citus_ship(jsonb, bool), @extschema@._refuse_on_citus_worker(),
+    @extschema@._citus_copy_changed(), @extschema@._citus_stale_workers() FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION @extschema@.citus_register(dry_run bool DEFAULT false)
 RETURNS TABLE (node text, action text, command text)
@@ -216,6 +255,9 @@ BEGIN
     action := CASE WHEN present THEN 'present' WHEN dry_run THEN 'would create reference table'
                    ELSE 'reference table created' END;
     IF NOT present AND NOT dry_run THEN
+        -- its statement trigger invalidates each worker's lookup caches: Citus
+        -- creates it on every placement when unsafe triggers are allowed
+        PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
         EXECUTE command;
     END IF;
     RETURN NEXT;
@@ -236,6 +278,7 @@ BEGIN
             IF s.nodename || ':' || s.nodeport = ANY (added) THEN
                 action := 'no topology copy yet: run citus_register() again';
             ELSE
+                PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
                 EXECUTE command;
                 action := 'topology copy placed';
             END IF;
@@ -248,7 +291,9 @@ BEGIN
         action := 'would ship the topology to the workers';
     ELSE
         held := (SELECT max(t.version) FROM shardroute.citus_topology t);
-        shipped := shardroute._citus_ship(shardroute._catalog_snapshot());
+        -- rewritten everywhere when a worker's copy differs (restored from an old backup, edited)
+        shipped := shardroute._citus_ship(shardroute._catalog_snapshot(),
+                                          force => EXISTS (SELECT 1 FROM shardroute._citus_stale_workers()));
         action := format(CASE WHEN shipped IS NOT DISTINCT FROM held THEN 'topology present on the workers (version %s)'
                               ELSE 'topology shipped to the workers (version %s)' END, shipped);
     END IF;
@@ -291,13 +336,168 @@ BEGIN
                EXISTS (SELECT 1 FROM cat c WHERE c.host = w.nodename AND c.port = w.nodeport), true,
                CASE WHEN NOT w.success THEN 'topology copy unknown: ' || w.result
                     WHEN w.result = 'none' THEN 'no copy of the topology'
-                    ELSE format('topology copy behind: version %s, coordinator %s', w.result, v.version) END
-          FROM (SELECT max(t.version) AS version FROM shardroute.citus_topology t
-                 WHERE EXISTS (SELECT 1 FROM pg_dist_partition
-                                WHERE logicalrelid = 'shardroute.citus_topology'::regclass)) v,
-               run_command_on_workers('SELECT coalesce(version::text, ''none'') FROM shardroute._citus_copy()') w
-         WHERE NOT w.success OR w.result IS DISTINCT FROM v.version::text
+                    ELSE format('topology copy differs: version %s, coordinator %s',
+                                split_part(w.result, ':', 1), coalesce(split_part(w.expected, ':', 1), 'none')) END
+          FROM shardroute._citus_stale_workers() w
         ORDER BY 1 $q$;
 END $$;
 COMMENT ON FUNCTION @extschema@.citus_drift() IS
-'Catalog vs pg_dist_node, one row per node that differs: missing in Citus, unknown to the catalog, different port, inactive; and every active worker whose copy of the topology (shardroute.citus_topology) is behind the coordinator''s or cannot be read.';
+'Catalog vs pg_dist_node, one row per node that differs: missing in Citus, unknown to the catalog, different port, inactive; and every active worker whose copy of the topology (shardroute.citus_topology) differs from the coordinator''s, is missing or cannot be read.';
+
+-- Citus table checks agree with Citus 13.2: unique indexes, exclusion operators, triggers,
+-- partitions, hashability of the distribution column, co-location, Citus local tables, and
+-- warnings for what Citus accepts but fails later.
+
+-- Whether a type has a default hash operator class: what create_distributed_table
+-- asks of the distribution column.
+CREATE FUNCTION @extschema@._citus_hashable(type regtype) RETURNS bool
+    AS 'MODULE_PATHNAME', 'shardroute_citus_hashable' LANGUAGE C STABLE STRICT;
+
+-- A table as the Citus checks need it: columns, the distribution column's type
+-- (hashable, and which types inside it are not), constraints and unique
+-- indexes, triggers, partitioning, its foreign keys (with the Citus kind,
+-- distribution column, type and shard count of the referenced table), foreign
+-- keys pointing at it (with the kind of the referencing table and what else it
+-- references), and, with Citus installed, active workers, coordinator,
+-- replication factor, shard count and citus.enable_unsafe_triggers.
+-- Citus kinds: h hash-distributed, n reference, c Citus local table, s single-shard.
+CREATE OR REPLACE FUNCTION @extschema@._citus_table_facts(tbl regclass, distribution_column name, reference bool) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    citus bool := EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus');
+    workers int := 0;
+    coordinator bool := false;
+    factor int := 1;
+    shard_count int := 0;
+    unsafe_triggers bool := false;
+    kinds jsonb := '{}';
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'table must not be NULL' USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'Pass the table to check, e.g. citus_check_table(''app_model''::regclass).';
+    END IF;
+    IF citus THEN
+        EXECUTE 'SELECT count(*)::int FROM pg_dist_node WHERE isactive AND noderole = ''primary'' AND groupid <> 0'
+            INTO workers;
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_dist_node WHERE groupid = 0 AND noderole = ''primary'')'
+            INTO coordinator;
+        factor := current_setting('citus.shard_replication_factor')::int;
+        shard_count := current_setting('citus.shard_count')::int;
+        unsafe_triggers := current_setting('citus.enable_unsafe_triggers')::bool;
+        EXECUTE $q$SELECT coalesce(jsonb_object_agg(p.logicalrelid::oid::text, jsonb_build_object(
+                       'kind', CASE WHEN p.partmethod <> 'n' THEN p.partmethod::text WHEN p.repmodel = 't' THEN 'n'
+                                    WHEN p.colocationid = 0 THEN 'c' ELSE 's' END,
+                       'col', a.attname, 'type', a.atttypid::regtype::text,
+                       'collation', a.attcollation::regcollation::text,
+                       'shards', (SELECT count(*) FROM pg_dist_shard s WHERE s.logicalrelid = p.logicalrelid))), '{}')
+                   FROM pg_dist_partition p
+                   LEFT JOIN pg_attribute a ON p.partmethod = 'h' AND a.attrelid = p.logicalrelid
+                        AND a.attname = column_to_column_name(p.logicalrelid, p.partkey)$q$ INTO kinds;
+    END IF;
+    RETURN jsonb_build_object(
+        'table', tbl::text, 'reference', reference, 'distribution_column', distribution_column,
+        'citus_installed', citus, 'active_workers', workers, 'coordinator_in_metadata', coordinator,
+        'replication_factor', factor, 'shard_count', shard_count, 'unsafe_triggers', unsafe_triggers,
+        'kind', coalesce(kinds -> tbl::oid::text ->> 'kind', 'local'),
+        'relkind', (SELECT relkind::text FROM pg_class WHERE oid = tbl),
+        'partition_of', (SELECT i.inhparent::regclass::text FROM pg_inherits i JOIN pg_class r ON r.oid = i.inhrelid
+                         WHERE i.inhrelid = tbl AND r.relispartition),
+        'triggers', coalesce((SELECT jsonb_agg(t.tgname ORDER BY t.tgname) FROM pg_trigger t
+                              WHERE t.tgrelid = tbl AND NOT t.tgisinternal
+                                AND t.tgfoid::regproc::text NOT LIKE '%citus_truncate_trigger'), '[]'),
+        'columns', (SELECT jsonb_agg(attname ORDER BY attnum) FROM pg_attribute
+                    WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped),
+        -- hashable: a default hash operator class; unhashable_parts: types inside it
+        -- (array elements, composite fields, range subtypes, domain bases) without one
+        'distribution_type', (SELECT jsonb_build_object(
+            'type', a.atttypid::regtype::text, 'collation', a.attcollation::regcollation::text,
+            'hashable', @extschema@._citus_hashable(a.atttypid),
+            'unhashable_parts', (WITH RECURSIVE part(t, depth) AS (
+                    SELECT a.atttypid, 0
+                    UNION
+                    SELECT x.t, part.depth + 1 FROM part, LATERAL (
+                        SELECT ty.typbasetype FROM pg_type ty WHERE ty.oid = part.t AND ty.typtype = 'd'
+                        UNION ALL
+                        SELECT ty.typelem FROM pg_type ty WHERE ty.oid = part.t AND ty.typcategory = 'A' AND ty.typelem <> 0
+                        UNION ALL
+                        SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = part.t
+                        UNION ALL
+                        SELECT fa.atttypid FROM pg_type ty JOIN pg_attribute fa ON fa.attrelid = ty.typrelid
+                         WHERE ty.oid = part.t AND ty.typtype = 'c' AND fa.attnum > 0 AND NOT fa.attisdropped) x(t)
+                    WHERE part.depth < 8)
+                SELECT coalesce(jsonb_agg(DISTINCT part.t::regtype::text), '[]') FROM part
+                 WHERE part.depth > 0 AND NOT @extschema@._citus_hashable(part.t)))
+            FROM pg_attribute a
+            WHERE a.attrelid = tbl AND a.attname = distribution_column AND a.attnum > 0 AND NOT a.attisdropped),
+        'constraints', coalesce((SELECT jsonb_agg(jsonb_build_object(
+            'type', c.contype, 'name', c.conname,
+            'columns', (SELECT jsonb_agg(a.attname ORDER BY k.ord) FROM unnest(c.conkey) WITH ORDINALITY k(attnum, ord)
+                        JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum),
+            -- a primary key's or unique constraint's index columns, INCLUDE columns too
+            'index_columns', CASE WHEN c.contype IN ('p', 'u') THEN
+                (SELECT jsonb_agg(a.attname ORDER BY k.ord) FROM pg_index i CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+                   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE i.indexrelid = c.conindid) END,
+            -- an exclusion constraint's elements: column (NULL for an expression), equality operator or not
+            'elements', CASE WHEN c.contype = 'x' THEN
+                (SELECT jsonb_agg(jsonb_build_object('column', a.attname, 'equality', EXISTS (
+                            SELECT 1 FROM pg_amop o JOIN pg_am m ON m.oid = o.amopmethod WHERE o.amopopr = k.op
+                               AND ((m.amname = 'btree' AND o.amopstrategy = 3) OR (m.amname = 'hash' AND o.amopstrategy = 1))))
+                        ORDER BY k.ord)
+                   FROM unnest(c.conkey, c.conexclop) WITH ORDINALITY k(attnum, op, ord)
+                   LEFT JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum) END,
+            'ref_table', CASE WHEN c.contype = 'f' THEN c.confrelid::regclass::text END,
+            'ref_columns', (SELECT jsonb_agg(a.attname ORDER BY k.ord) FROM unnest(c.confkey) WITH ORDINALITY k(attnum, ord)
+                            JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.attnum),
+            'self', c.contype = 'f' AND c.confrelid = c.conrelid,
+            'ref_kind', coalesce(kinds -> c.confrelid::oid::text ->> 'kind', 'local'),
+            'ref_distribution_column', kinds -> c.confrelid::oid::text ->> 'col',
+            'ref_distribution_type', kinds -> c.confrelid::oid::text ->> 'type',
+            'ref_collation', kinds -> c.confrelid::oid::text ->> 'collation',
+            'ref_shards', (kinds -> c.confrelid::oid::text ->> 'shards')::int,
+            'on_delete', c.confdeltype::text, 'on_update', c.confupdtype::text) ORDER BY c.conname)
+            FROM pg_constraint c WHERE c.conrelid = tbl AND c.contype IN ('p', 'u', 'x', 'f')), '[]'),
+        -- unique indexes that are not constraints (CREATE UNIQUE INDEX, Django's UniqueConstraint with
+        -- condition= or expressions): their plain columns, INCLUDE columns too
+        'unique_indexes', coalesce((SELECT jsonb_agg(jsonb_build_object(
+            'name', i.indexrelid::regclass::text,
+            'columns', coalesce((SELECT jsonb_agg(a.attname ORDER BY k.ord)
+                                   FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+                                   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum), '[]'),
+            'expressions', i.indexprs IS NOT NULL, 'partial', i.indpred IS NOT NULL) ORDER BY i.indexrelid::regclass::text)
+            FROM pg_index i WHERE i.indrelid = tbl AND i.indisunique
+             AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = tbl AND c.conindid = i.indexrelid)), '[]'),
+        'incoming', coalesce((SELECT jsonb_agg(jsonb_build_object(
+            'table', c.conrelid::regclass::text, 'name', c.conname,
+            'columns', (SELECT jsonb_agg(a.attname ORDER BY k.ord) FROM unnest(c.conkey) WITH ORDINALITY k(attnum, ord)
+                        JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum),
+            'kind', coalesce(kinds -> c.conrelid::oid::text ->> 'kind', 'local'),
+            'on_delete', c.confdeltype::text, 'on_update', c.confupdtype::text,
+            -- what else the referencing table references: any table, distributed tables, local tables
+            'refs_other', coalesce((SELECT jsonb_agg(DISTINCT o.confrelid::regclass::text) FROM pg_constraint o
+                                    WHERE o.conrelid = c.conrelid AND o.contype = 'f' AND o.confrelid <> tbl
+                                      AND o.confrelid <> o.conrelid), '[]'),
+            'refs_distributed', coalesce((SELECT jsonb_agg(DISTINCT o.confrelid::regclass::text) FROM pg_constraint o
+                                          WHERE o.conrelid = c.conrelid AND o.contype = 'f' AND o.confrelid <> tbl
+                                            AND kinds -> o.confrelid::oid::text ->> 'kind' IN ('h', 's', 'a', 'r')), '[]'),
+            'refs_local', coalesce((SELECT jsonb_agg(DISTINCT o.confrelid::regclass::text) FROM pg_constraint o
+                                    WHERE o.conrelid = c.conrelid AND o.contype = 'f' AND o.confrelid <> tbl
+                                      AND o.confrelid <> o.conrelid AND NOT kinds ? o.confrelid::oid::text), '[]'),
+            -- Django's many-to-many through table: two foreign keys and a unique pair over them
+            'many_to_many', (SELECT count(*) FROM pg_constraint f WHERE f.conrelid = c.conrelid AND f.contype = 'f') = 2
+                            AND u.conkey IS NOT NULL,
+            'unique_columns', (SELECT jsonb_agg(a.attname ORDER BY k.ord) FROM unnest(u.conkey) WITH ORDINALITY k(attnum, ord)
+                               JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum)) ORDER BY c.conname)
+            FROM pg_constraint c
+            LEFT JOIN LATERAL (SELECT x.conkey FROM pg_constraint x WHERE x.conrelid = c.conrelid AND x.contype = 'u'
+                               AND array_length(x.conkey, 1) = 2 LIMIT 1) u ON true
+            WHERE c.confrelid = tbl AND c.contype = 'f' AND c.conrelid <> tbl), '[]'));
+END $$;
+
+CREATE OR REPLACE FUNCTION @extschema@.citus_check_table(tbl regclass, distribution_column name DEFAULT NULL,
+                                              reference bool DEFAULT false)
+RETURNS TABLE (problem text, detail text, hint text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT * FROM shardroute._citus_check(shardroute._citus_table_facts(tbl, distribution_column, coalesce(reference, false)))
+$$;
+COMMENT ON FUNCTION @extschema@.citus_check_table(regclass, name, bool) IS
+'What create_distributed_table(tbl, distribution_column) or create_reference_table(tbl) (reference => true) would refuse, and what Citus accepts but fails later, all at once, with hints in Django terms. A row whose problem starts with "warning: " does not block the call: its detail names the operation that fails afterwards (a Model.save(), a DELETE, truncate_local_data_after_distributing_table, a later create_distributed_table or create_reference_table, an INSERT). Every other row is a blocking problem: the call fails. Structural checks (constraints, indexes, triggers, foreign keys) work without Citus; worker counts, co-location and the Citus kind of other tables come from Citus metadata when it is installed.';

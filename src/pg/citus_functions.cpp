@@ -1,4 +1,5 @@
-// SQL glue of the Citus cores: the registration plan and the table checks.
+// SQL glue of the Citus cores: the registration plan, the table checks and
+// the one catalog question they ask PostgreSQL's C API (hashability of a type).
 #include "citus/registration.hpp"
 #include "citus/table_check.hpp"
 #include "common/error.hpp"
@@ -8,6 +9,8 @@
 #include "pg/guard.hpp"
 
 extern "C" {
+#include "catalog/pg_am_d.h"
+#include "commands/defrem.h"
 #include "utils/jsonb.h"
 }
 
@@ -44,4 +47,13 @@ SHARDROUTE_FUNCTION(shardroute_citus_check) {
     for (const auto &p : citus::check_table(text))
         rows.push_back({p.problem, or_null(p.detail), or_null(p.hint)});
     return pg::rows_result(fcinfo, rows);
+}
+
+// _citus_hashable(regtype) -> bool: whether the type has a default hash
+// operator class, the test create_distributed_table applies to the
+// distribution column (a domain is judged by its base type).
+SHARDROUTE_FUNCTION(shardroute_citus_hashable) {
+    Oid type = PG_GETARG_OID(0);
+    Oid opclass = pg::pg_call([type]() noexcept { return GetDefaultOpClass(type, HASH_AM_OID); });
+    PG_RETURN_BOOL(OidIsValid(opclass));
 }
