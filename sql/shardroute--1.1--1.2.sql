@@ -154,7 +154,7 @@ BEGIN
         RAISE EXCEPTION 'cannot ship the shardroute topology to the Citus workers: %', message USING ERRCODE = state,
             DETAIL = 'On a Citus coordinator every topology change reaches each active worker in the same transaction, '
                      'so that lookups in distributed queries route as the coordinator does.',
-            HINT = 'Bring the worker back, or take it out of the cluster (citus_disable_node, citus_remove_node).';
+            HINT = 'Bring the worker back, or take it out of the cluster: citus_disable_node(..., synchronous => true) or citus_remove_node.';
     END;
     RETURN coalesce(held.version, 0) + 1;
 END $$;
