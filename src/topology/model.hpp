@@ -126,10 +126,7 @@ inline constexpr Column<Node> node_columns[] = {
     {"plproxy_host", &Node::plproxy_host, Field::plproxy_host, {"PLPROXY", "PLPROXY_HOST", Django::by_hand}},
     // standby only
     {"primary_node", &Node::primary_node, Field::primary_node, {"STANDBY", "MASTER", Django::by_hand}},
-    {"max_lag",
-     interval_us(&Node::max_lag_us),
-     Field::max_lag,
-     {"STANDBY", "ACCEPTABLE_REPLICATION_DELAY", Django::by_hand}},
+    {"max_lag", interval_us(&Node::max_lag_us), Field::max_lag, {"STANDBY", "ACCEPTABLE_REPLICATION_DELAY"}},
     {"max_lag_bytes", &Node::max_lag_bytes, Field::max_lag_bytes, {"STANDBY", "MAX_LAG_BYTES"}},
     {"application_name", &Node::application_name, Field::application_name, {"STANDBY", "APPLICATION_NAME"}},
 };
