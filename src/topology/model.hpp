@@ -52,7 +52,7 @@ enum class Field {
 };
 
 // A database endpoint, named by its Django alias. A standby has primary_node set.
-// A new column: its member here, its line in node_columns below.
+// A new column: its member here, its Field above, its line in node_columns below.
 struct Node {
     std::string name;
     std::string host;
@@ -131,7 +131,8 @@ inline constexpr Column<Node> node_columns[] = {
     {"application_name", &Node::application_name, Field::application_name, {"STANDBY", "APPLICATION_NAME"}},
 };
 
-// A sharded cluster (PL_PROXY_CLUSTER_NAME). A new column: its member here, its line in cluster_columns below.
+// A sharded cluster (PL_PROXY_CLUSTER_NAME). A new column: its member here, its Field above, its line in
+// cluster_columns below.
 struct Cluster {
     std::string name;
     int shard_count = 1024;
