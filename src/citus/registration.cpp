@@ -1,6 +1,7 @@
 #include "citus/registration.hpp"
 
 #include "common/error.hpp"
+#include "topology/host_port.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
@@ -13,14 +14,14 @@ namespace {
 Step step_for(const topology::Node &n, Step::Kind kind) {
     Step s{n.name, kind, n.host, n.port};
     if (n.citus_node_name) {
-        const std::string &cn = *n.citus_node_name;
-        auto colon = cn.rfind(':');
-        if (colon == std::string::npos) {
-            s.host = cn;
-        } else {
-            s.host = cn.substr(0, colon);
-            s.port = std::stoi(cn.substr(colon + 1));
-        }
+        // only a catalog that skipped the validator holds a malformed one: refuse it, never guess
+        auto hp = topology::parse_host_port(*n.citus_node_name);
+        if (!hp)
+            throw Error(sqlstate::invalid_object_definition,
+                        fmt::format("citus_node_name \"{}\" of node \"{}\" is not host or host:port",
+                                    clip(*n.citus_node_name), clip(n.name)));
+        s.host = hp->host;
+        s.port = hp->port.value_or(n.port);
     }
     return s;
 }

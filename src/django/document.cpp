@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <cstring>
 #include <fmt/format.h>
 #include <initializer_list>
 #include <set>
@@ -20,6 +21,8 @@ namespace {
 constexpr std::initializer_list<const char *> top_level_keys = {
     "DATABASES",           "LOAD_BALANCED_APPS",      "PARTITION_DATABASE_CONFIG", "PL_PROXY_CLUSTER_NAME",
     "REPORTING_DATABASES", "USE_PARTITIONED_DATABASE"};
+// The keys of an entry and of its groups, in the order hints list them; a key that node_columns adds and these
+// lists do not name is accepted too, listed last (accepted_keys).
 // clang-format off
 constexpr std::initializer_list<const char *> entry_keys = {
     "HOST", "PORT", "NAME", "USER", "PASSWORD", "OPTIONS", "ROLE", "CITUS_NODE_NAME", "PLPROXY", "STANDBY",
@@ -36,6 +39,55 @@ constexpr const char *django_default_alias = "default";
 constexpr std::initializer_list<const char *> standby_keys = {"ACCEPTABLE_REPLICATION_DELAY", "APPLICATION_NAME",
                                                               "MASTER", "MAX_LAG_BYTES"};
 constexpr std::initializer_list<const char *> read_group_keys = {"READ", "WRITE"};
+
+// The keys a DATABASES entry (group nullptr) or one of its groups accepts: `listed`, then what node_columns adds.
+std::vector<const char *> accepted_keys(std::initializer_list<const char *> listed, const char *group) {
+    std::vector<const char *> keys(listed);
+    auto add = [&keys](const char *key) {
+        if (std::none_of(keys.begin(), keys.end(), [key](const char *k) { return std::strcmp(k, key) == 0; }))
+            keys.push_back(key);
+    };
+    for (const auto &c : node_columns) {
+        const DjangoKey &d = c.django;
+        if (!d.key)
+            continue;
+        if (!group)
+            add(d.group ? d.group : d.key);
+        else if (d.group && std::strcmp(d.group, group) == 0)
+            add(d.key);
+    }
+    return keys;
+}
+
+// A plain column's value (Django::plain), by the member's type.
+void read_value(const json &v, const std::string &path, Node &n, std::string Node::*member) {
+    n.*member = string_at(v, path);
+}
+void read_value(const json &v, const std::string &path, Node &n, std::optional<std::string> Node::*member) {
+    n.*member = string_at(v, path);
+}
+void read_value(const json &v, const std::string &path, Node &n, int Node::*member) {
+    n.*member = static_cast<int>(integer_at(v, path, INT_MIN, INT_MAX));
+}
+void read_value(const json &v, const std::string &path, Node &n, std::optional<int64_t> Node::*member) {
+    n.*member = integer_at(v, path, INT64_MIN, INT64_MAX);
+}
+void read_value(const json &v, const std::string &path, Node &n, Interval<Node> interval) {
+    n.*interval.us = delay_at(v, path);
+}
+
+// A plain column, when the entry (or its group, when the entry has that group) has its key.
+void read_plain(const json &entry, const std::string &path, const Column<Node> &c, Node &n) {
+    const json *holder = &entry;
+    if (c.django.group) {
+        if (!entry.contains(c.django.group))
+            return;
+        holder = &object_at(entry[c.django.group], sub(path, c.django.group));
+    }
+    if (holder->contains(c.django.key))
+        std::visit([&](auto member) { read_value((*holder)[c.django.key], column_setting(path, c.django), n, member); },
+                   c.member);
+}
 
 // Django passes OPTIONS to psycopg2 as keyword arguments; libpq wants text.
 std::string option_text(const json &v, const std::string &path) {
@@ -105,7 +157,7 @@ void map_host(Document &doc, const std::string &host, const std::string &plproxy
 
 // PLPROXY only marks the entry; the cluster is assembled once every entry is read.
 void read_plproxy(const json &j, const std::string &path, Entry &e) {
-    check_keys(object_at(j, path), path, plproxy_keys, "PLPROXY setting");
+    check_keys(object_at(j, path), path, accepted_keys(plproxy_keys, "PLPROXY"), "PLPROXY setting");
     e.has_plproxy = true;
     if (j.contains("PROXY"))
         e.proxy = bool_at(j["PROXY"], sub(path, "PROXY"));
@@ -121,67 +173,88 @@ void read_plproxy(const json &j, const std::string &path, Entry &e) {
     }
 }
 
-// CommCare's STANDBY group, plus shardroute's MAX_LAG_BYTES and APPLICATION_NAME, which CommCare ignores.
+// CommCare's STANDBY group: MASTER makes the entry a standby, with CommCare's default delay. The rest of the
+// group (ACCEPTABLE_REPLICATION_DELAY, and shardroute's MAX_LAG_BYTES and APPLICATION_NAME, which CommCare
+// ignores) are plain columns.
 void read_standby(const json &j, const std::string &path, Node &n) {
-    check_keys(object_at(j, path), path, standby_keys, "STANDBY setting");
+    check_keys(object_at(j, path), path, accepted_keys(standby_keys, "STANDBY"), "STANDBY setting");
     if (!j.contains("MASTER"))
         malformed(path, "has no MASTER", "MASTER is the alias of the database this standby replicates.");
     n.primary_node = string_at(j["MASTER"], sub(path, "MASTER"));
     n.max_lag_us = topology::default_max_lag_us;
-    if (j.contains("ACCEPTABLE_REPLICATION_DELAY"))
-        n.max_lag_us = delay_at(j["ACCEPTABLE_REPLICATION_DELAY"], sub(path, "ACCEPTABLE_REPLICATION_DELAY"));
-    if (j.contains("MAX_LAG_BYTES"))
-        n.max_lag_bytes = integer_at(j["MAX_LAG_BYTES"], sub(path, "MAX_LAG_BYTES"), INT64_MIN, INT64_MAX);
-    if (j.contains("APPLICATION_NAME"))
-        n.application_name = string_at(j["APPLICATION_NAME"], sub(path, "APPLICATION_NAME"));
 }
 
-// One DATABASES entry to a node; rules across entries are the validator's job.
+// The columns whose Django form is their own (Django::by_hand in node_columns).
+void read_by_hand(const Column<Node> &c, const json &j, const std::string &path, Entry &e, Document &doc) {
+    Node &n = e.node;
+    switch (c.field) {
+    case Field::host:
+        if (!j.contains("HOST"))
+            malformed(path, "has no HOST", "shardroute needs a host name or address for every database.");
+        n.host = string_at(j["HOST"], sub(path, "HOST"));
+        if (n.host.empty())
+            malformed(sub(path, "HOST"), "is empty", "shardroute needs a host name or address for every database.");
+        break;
+    case Field::port:
+        n.port = port_at(j, path);
+        break;
+    case Field::options: // with USER; PASSWORD never enters the catalog
+        n.options = node_options(j, path);
+        if (j.contains("PASSWORD")) {
+            const json &pw = j["PASSWORD"];
+            if (!pw.is_null() && !(pw.is_string() && pw.get<std::string>().empty()))
+                doc.setting_actions.push_back(
+                    {"setting", sub(path, "PASSWORD"),
+                     "ignored: passwords never enter the catalog (use .pgpass or a user mapping)"});
+        }
+        break;
+    case Field::citus_role:
+        if (j.contains("ROLE")) {
+            std::string role = string_at(j["ROLE"], sub(path, "ROLE"));
+            if (role == "citus_master")
+                n.citus_role = "coordinator";
+            else if (role == "citus_worker")
+                n.citus_role = "worker";
+            else
+                malformed(sub(path, "ROLE"),
+                          fmt::format("is \"{}\", neither 'citus_master' nor 'citus_worker'", clip(role)));
+        }
+        break;
+    case Field::plproxy_host: // the whole PLPROXY group: the cluster's flags and SHARDS too
+        if (j.contains("PLPROXY"))
+            read_plproxy(j["PLPROXY"], sub(path, "PLPROXY"), e);
+        break;
+    case Field::primary_node:
+        if (j.contains("STANDBY"))
+            read_standby(j["STANDBY"], sub(path, "STANDBY"), n);
+        break;
+    default:
+        throw Error(sqlstate::internal_error, "no reader for " + column_setting(path, c.django));
+    }
+}
+
+// One DATABASES entry to a node, column by column in node_columns' order; rules across entries are the
+// validator's job.
 Entry read_entry(const std::string &alias, const json &j, Document &doc) {
     std::string path = sub("DATABASES", alias);
-    check_keys(object_at(j, path), path, entry_keys, "database setting");
+    check_keys(object_at(j, path), path, accepted_keys(entry_keys, nullptr), "database setting");
     Entry e;
     Node &n = e.node;
     n.name = alias;
-    if (!j.contains("HOST"))
-        malformed(path, "has no HOST", "shardroute needs a host name or address for every database.");
-    n.host = string_at(j["HOST"], sub(path, "HOST"));
-    if (n.host.empty())
-        malformed(sub(path, "HOST"), "is empty", "shardroute needs a host name or address for every database.");
-    n.port = port_at(j, path);
-    if (j.contains("NAME"))
-        n.dbname = string_at(j["NAME"], sub(path, "NAME"));
-    n.options = node_options(j, path);
-    if (j.contains("PASSWORD")) {
-        const json &pw = j["PASSWORD"];
-        if (!pw.is_null() && !(pw.is_string() && pw.get<std::string>().empty()))
-            doc.setting_actions.push_back(
-                {"setting", sub(path, "PASSWORD"),
-                 "ignored: passwords never enter the catalog (use .pgpass or a user mapping)"});
-    }
-    if (j.contains("ROLE")) {
-        std::string role = string_at(j["ROLE"], sub(path, "ROLE"));
-        if (role == "citus_master")
-            n.citus_role = "coordinator";
-        else if (role == "citus_worker")
-            n.citus_role = "worker";
+    for (const auto &c : node_columns) {
+        if (!c.django.key)
+            continue; // the alias
+        if (c.django.how == Django::plain)
+            read_plain(j, path, c, n);
         else
-            malformed(sub(path, "ROLE"),
-                      fmt::format("is \"{}\", neither 'citus_master' nor 'citus_worker'", clip(role)));
+            read_by_hand(c, j, path, e, doc);
     }
-    if (j.contains("CITUS_NODE_NAME"))
-        n.citus_node_name = string_at(j["CITUS_NODE_NAME"], sub(path, "CITUS_NODE_NAME"));
-    if (j.contains("PLPROXY"))
-        read_plproxy(j["PLPROXY"], sub(path, "PLPROXY"), e);
-    if (j.contains("STANDBY")) {
-        read_standby(j["STANDBY"], sub(path, "STANDBY"), n);
-        // CommCare's config check refuses it too (test_get_standby_plproxy_config_misconfigured)
-        if (e.has_plproxy)
-            throw Error(sqlstate::check_violation,
-                        sub(path, "PLPROXY") + ": standby databases should not have PLPROXY configuration", {},
-                        "The standby cluster is built from each shard database's standby (STANDBY MASTER) and the "
-                        "PROXY_FOR_STANDBYS database: remove PLPROXY from the standby.");
-    }
+    // CommCare's config check refuses it too (test_get_standby_plproxy_config_misconfigured)
+    if (n.is_standby() && e.has_plproxy)
+        throw Error(sqlstate::check_violation,
+                    sub(path, "PLPROXY") + ": standby databases should not have PLPROXY configuration", {},
+                    "The standby cluster is built from each shard database's standby (STANDBY MASTER) and the "
+                    "PROXY_FOR_STANDBYS database: remove PLPROXY from the standby.");
     if (j.contains("HQ_ACCEPTABLE_STANDBY_DELAY")) {
         // CommCare reads STANDBY's ACCEPTABLE_REPLICATION_DELAY first, then this legacy key
         std::string dpath = sub(path, "HQ_ACCEPTABLE_STANDBY_DELAY");
@@ -393,6 +466,10 @@ void build_cluster(Document &doc, const Topology &current) {
 }
 
 } // namespace
+
+std::string column_setting(const std::string &entry_path, const DjangoKey &key) {
+    return sub(key.group ? sub(entry_path, key.group) : entry_path, key.key);
+}
 
 Document read_document(const std::string &settings_json, const Topology &current) {
     json root = parse_json(settings_json);

@@ -72,6 +72,9 @@ struct Document {
     }
 };
 
+// Where the entry at `entry_path` sets a node column: DATABASES['p1']['STANDBY']['MASTER'].
+std::string column_setting(const std::string &entry_path, const topology::DjangoKey &key);
+
 // The whole document, refused at the first malformed setting; `current` only supplies the shard count.
 Document read_document(const std::string &settings_json, const topology::Topology &current);
 

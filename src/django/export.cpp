@@ -29,13 +29,33 @@ json number(double x) {
     return x;
 }
 
+// Microseconds as the seconds Django writes: whole ones as an integer.
+json seconds(int64_t us) {
+    return us % 1000000 == 0 ? json(us / 1000000) : json(us / 1e6);
+}
+
+// A plain column's value (Django::plain), by the member's type; absent when NULL.
+json plain_value(const Node &n, std::string Node::*member) {
+    return n.*member;
+}
+json plain_value(const Node &n, std::optional<std::string> Node::*member) {
+    return n.*member ? json(*(n.*member)) : json();
+}
+json plain_value(const Node &n, int Node::*member) {
+    return n.*member;
+}
+json plain_value(const Node &n, std::optional<int64_t> Node::*member) {
+    return n.*member ? json(*(n.*member)) : json();
+}
+json plain_value(const Node &n, Interval<Node> interval) {
+    return n.*interval.us ? seconds(*(n.*interval.us)) : json();
+}
+
 // One DATABASES entry, without PLPROXY (export_cluster adds it); USER is split back out of the options.
 json entry_of(const Node &n) {
     json e = json::object();
     e["HOST"] = n.host;
     e["PORT"] = n.port;
-    if (n.dbname)
-        e["NAME"] = *n.dbname;
     if (n.options) {
         json options = json::object();
         bool have_user = false;
@@ -62,19 +82,15 @@ json entry_of(const Node &n) {
             not_expressible(fmt::format("citus_role \"{}\" of node \"{}\"", *n.citus_role, n.name),
                             "Django's ROLE is citus_master or citus_worker.");
     }
-    if (n.citus_node_name)
-        e["CITUS_NODE_NAME"] = *n.citus_node_name;
-    if (n.primary_node) {
-        json s = json::object();
-        s["MASTER"] = *n.primary_node;
-        if (n.max_lag_us)
-            s["ACCEPTABLE_REPLICATION_DELAY"] =
-                *n.max_lag_us % 1000000 == 0 ? json(*n.max_lag_us / 1000000) : json(*n.max_lag_us / 1e6);
-        if (n.max_lag_bytes)
-            s["MAX_LAG_BYTES"] = *n.max_lag_bytes;
-        if (n.application_name)
-            s["APPLICATION_NAME"] = *n.application_name;
-        e["STANDBY"] = s;
+    if (n.primary_node)
+        e["STANDBY"] = {{"MASTER", *n.primary_node}};
+    // the plain columns: in the entry, or in a group it has (a standby's STANDBY)
+    for (const auto &c : node_columns) {
+        if (!c.django.key || c.django.how != Django::plain || (c.django.group && !e.contains(c.django.group)))
+            continue;
+        json v = std::visit([&n](auto member) { return plain_value(n, member); }, c.member);
+        if (!v.is_null())
+            (c.django.group ? e[c.django.group] : e)[c.django.key] = v;
     }
     return e;
 }

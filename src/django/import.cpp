@@ -73,49 +73,14 @@ Topology merge(const Document &doc, const Topology &current, bool replace) {
 
 // ---------------------------------------------------------------- validation
 
-// Where in a DATABASES entry a node's field is set. Every field is named here:
-// a new one fails the build (-Wswitch) until it says where it lives in Django.
-std::string database_key(Field field) {
-    switch (field) {
-    case Field::host:
-        return "['HOST']";
-    case Field::port:
-        return "['PORT']";
-    case Field::dbname:
-        return "['NAME']";
-    case Field::options:
-        return "['OPTIONS']";
-    case Field::citus_role:
-        return "['ROLE']";
-    case Field::citus_node_name:
-        return "['CITUS_NODE_NAME']";
-    case Field::plproxy_host:
-        return "['PLPROXY']['PLPROXY_HOST']";
-    case Field::primary_node:
-        return "['STANDBY']['MASTER']";
-    case Field::max_lag:
-        return "['STANDBY']['ACCEPTABLE_REPLICATION_DELAY']";
-    case Field::max_lag_bytes:
-        return "['STANDBY']['MAX_LAG_BYTES']";
-    case Field::application_name:
-        return "['STANDBY']['APPLICATION_NAME']";
-    case Field::none:
-    case Field::name: // the alias itself
-    case Field::shard_count:
-    case Field::algorithm:
-    case Field::proxy_node:
-    case Field::standby_proxy_node:
-    case Field::shards:
-    case Field::cluster:
-    case Field::node:
-    case Field::write_node:
-    case Field::setting:
-    case Field::read_list:
-    case Field::read_group:
-    case Field::weight:
-        return "";
-    }
-    return "";
+// Where a DATABASES entry sets the node column a problem is about (node_columns); the entry itself for the
+// alias and for the problems about the whole node.
+std::string node_setting(const Problem &p) {
+    std::string entry = sub("DATABASES", p.name);
+    for (const auto &c : node_columns)
+        if (c.field == p.field && c.django.key)
+            return column_setting(entry, c.django);
+    return entry;
 }
 
 // The Django setting a problem comes from, so the user knows which line of localsettings.py to fix.
@@ -125,7 +90,7 @@ std::string setting_of(const Problem &p, const Document &doc, const Topology &ta
     case ObjectKind::node: {
         if (!doc.find_entry(p.name))
             break;
-        return sub("DATABASES", p.name) + database_key(p.field);
+        return node_setting(p);
     }
     case ObjectKind::cluster: {
         if (!doc.cluster || doc.cluster->name != p.name)

@@ -33,7 +33,7 @@ std::string sub(const std::string &path, const std::string &key) {
 }
 
 // Accepted keys go into hints, so a misspelt key is fixed at the first try.
-std::string join(std::initializer_list<const char *> keys) {
+std::string join(const std::vector<const char *> &keys) {
     std::string out;
     for (const char *k : keys)
         out += (out.empty() ? "" : ", ") + std::string(k);
@@ -106,8 +106,7 @@ double number_at(const json &j, const std::string &path) {
 }
 
 // Unknown keys are refused rather than ignored: a misspelt MASTER must not silently make a primary.
-void check_keys(const json &obj, const std::string &path, std::initializer_list<const char *> accepted,
-                const char *what) {
+void check_keys(const json &obj, const std::string &path, const std::vector<const char *> &accepted, const char *what) {
     for (const auto &item : obj.items())
         if (std::none_of(accepted.begin(), accepted.end(), [&](const char *k) { return item.key() == k; }))
             malformed(sub(path, item.key()), fmt::format("is not a known {}", what),

@@ -4,9 +4,9 @@
 #pragma once
 
 #include <cstdint>
-#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 namespace shardroute::django {
 
@@ -17,7 +17,7 @@ using json = nlohmann::json;
 std::string sub(const std::string &path, const std::string &key);
 
 // "A, B, C": accepted keys, for hints.
-std::string join(std::initializer_list<const char *> keys);
+std::string join(const std::vector<const char *> &keys);
 
 // Throws Error 22023 "<path> <what>".
 [[noreturn]] void malformed(const std::string &path, const std::string &what, std::string hint = {});
@@ -41,8 +41,7 @@ int64_t delay_at(const json &j, const std::string &path);
 int port_at(const json &entry, const std::string &path);
 
 // Refuses keys not in `accepted`, naming them and listing the accepted ones.
-void check_keys(const json &obj, const std::string &path, std::initializer_list<const char *> accepted,
-                const char *what);
+void check_keys(const json &obj, const std::string &path, const std::vector<const char *> &accepted, const char *what);
 
 // The document, within the size and depth limits; every parse failure is 22023.
 json parse_json(const std::string &text);

@@ -11,27 +11,27 @@ using nlohmann::json;
 
 namespace {
 
-const json *column(const json &row, const char *key) {
+const json *column(const json &row, const std::string &key) {
     auto it = row.find(key);
     return it == row.end() || it->is_null() ? nullptr : &*it;
 }
 
-std::string text(const json &row, const char *key) {
+std::string text(const json &row, const std::string &key) {
     const json *v = column(row, key);
     return v && v->is_string() ? v->get<std::string>() : std::string();
 }
 
-std::optional<std::string> opt_text(const json &row, const char *key) {
+std::optional<std::string> opt_text(const json &row, const std::string &key) {
     const json *v = column(row, key);
     return v && v->is_string() ? std::optional<std::string>(v->get<std::string>()) : std::nullopt;
 }
 
-std::optional<int64_t> opt_int(const json &row, const char *key) {
+std::optional<int64_t> opt_int(const json &row, const std::string &key) {
     const json *v = column(row, key);
     return v && v->is_number_integer() ? std::optional<int64_t>(v->get<int64_t>()) : std::nullopt;
 }
 
-int int_or(const json &row, const char *key, int fallback) {
+int int_or(const json &row, const std::string &key, int fallback) {
     auto v = opt_int(row, key);
     return v && *v >= std::numeric_limits<int>::min() && *v <= std::numeric_limits<int>::max() ? static_cast<int>(*v)
                                                                                                : fallback;
@@ -39,7 +39,7 @@ int int_or(const json &row, const char *key, int fallback) {
 
 // A float8 column: a JSON number, or the strings PostgreSQL writes for the
 // values JSON has no number for (NaN, Infinity, -Infinity).
-double float8(const json &row, const char *key) {
+double float8(const json &row, const std::string &key) {
     const json *v = column(row, key);
     if (v && v->is_number())
         return v->get<double>();
@@ -58,28 +58,64 @@ json opt(const std::optional<int64_t> &v) {
     return v ? json(*v) : json(nullptr);
 }
 
+// A column of a described table (model.hpp) into its member, by the member's type.
+template <typename Row> void read(const json &row, const char *name, Row &r, std::string Row::*member) {
+    r.*member = text(row, name);
+}
+template <typename Row> void read(const json &row, const char *name, Row &r, int Row::*member) {
+    r.*member = int_or(row, name, 0);
+}
+template <typename Row> void read(const json &row, const char *name, Row &r, std::optional<std::string> Row::*member) {
+    r.*member = opt_text(row, name);
+}
+template <typename Row> void read(const json &row, const char *name, Row &r, std::optional<int64_t> Row::*member) {
+    r.*member = opt_int(row, name);
+}
+// the row gives an interval also as <column>_us microseconds (the snapshot and the row trigger add it)
+template <typename Row> void read(const json &row, const char *name, Row &r, Interval<Row> interval) {
+    r.*interval.us = opt_int(row, std::string(name) + "_us");
+}
+
+// And back: what shardroute._apply_snapshot() loads.
+template <typename Row> json value(const Row &r, std::string Row::*member) {
+    return r.*member;
+}
+template <typename Row> json value(const Row &r, int Row::*member) {
+    return r.*member;
+}
+template <typename Row> json value(const Row &r, std::optional<std::string> Row::*member) {
+    return opt(r.*member);
+}
+template <typename Row> json value(const Row &r, std::optional<int64_t> Row::*member) {
+    return opt(r.*member);
+}
+template <typename Row> json value(const Row &r, Interval<Row> interval) {
+    const std::optional<int64_t> &us = r.*interval.us;
+    return us ? json(fmt::format("{} microseconds", *us)) : json(nullptr);
+}
+
+template <typename Row, size_t N> Row decode_columns(const json &row, const Column<Row> (&columns)[N]) {
+    Row r;
+    for (const auto &c : columns)
+        std::visit([&](auto member) { read(row, c.name, r, member); }, c.member);
+    return r;
+}
+
+template <typename Row, size_t N> json encode_columns(const Row &r, const Column<Row> (&columns)[N]) {
+    json out = json::object();
+    for (const auto &c : columns)
+        out[c.name] = std::visit([&](auto member) { return value(r, member); }, c.member);
+    return out;
+}
+
 } // namespace
 
 Node decode_node(const json &row) {
-    Node n;
-    n.name = text(row, "name");
-    n.host = text(row, "host");
-    n.port = int_or(row, "port", 0);
-    n.dbname = opt_text(row, "dbname");
-    n.options = opt_text(row, "options");
-    n.citus_role = opt_text(row, "citus_role");
-    n.citus_node_name = opt_text(row, "citus_node_name");
-    n.plproxy_host = opt_text(row, "plproxy_host");
-    n.primary_node = opt_text(row, "primary_node");
-    n.max_lag_us = opt_int(row, "max_lag_us");
-    n.max_lag_bytes = opt_int(row, "max_lag_bytes");
-    n.application_name = opt_text(row, "application_name");
-    return n;
+    return decode_columns(row, node_columns);
 }
 
 Cluster decode_cluster(const json &row) {
-    return Cluster{text(row, "name"), int_or(row, "shard_count", 0), text(row, "algorithm"),
-                   opt_text(row, "proxy_node"), opt_text(row, "standby_proxy_node")};
+    return decode_columns(row, cluster_columns);
 }
 
 ShardRange decode_range(const json &row) {
@@ -96,29 +132,11 @@ ReadMember decode_member(const json &row) {
 }
 
 json encode(const Node &n) {
-    json max_lag = nullptr;
-    if (n.max_lag_us)
-        max_lag = fmt::format("{} microseconds", *n.max_lag_us);
-    return {{"name", n.name},
-            {"host", n.host},
-            {"port", n.port},
-            {"dbname", opt(n.dbname)},
-            {"options", opt(n.options)},
-            {"citus_role", opt(n.citus_role)},
-            {"citus_node_name", opt(n.citus_node_name)},
-            {"plproxy_host", opt(n.plproxy_host)},
-            {"primary_node", opt(n.primary_node)},
-            {"max_lag", max_lag},
-            {"max_lag_bytes", opt(n.max_lag_bytes)},
-            {"application_name", opt(n.application_name)}};
+    return encode_columns(n, node_columns);
 }
 
 json encode(const Cluster &c) {
-    return {{"name", c.name},
-            {"shard_count", c.shard_count},
-            {"algorithm", c.algorithm},
-            {"proxy_node", opt(c.proxy_node)},
-            {"standby_proxy_node", opt(c.standby_proxy_node)}};
+    return encode_columns(c, cluster_columns);
 }
 
 json encode(const ShardRange &r) {

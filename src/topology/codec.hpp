@@ -1,8 +1,9 @@
 // One codec per catalog table: a row as a JSON object keyed by the table's
 // column names (what to_jsonb() and row_to_json() produce, with max_lag as
 // max_lag_us microseconds) to and from the model. The snapshot loader, the row
-// trigger and the Django import all go through it, so a new column is decoded
-// in one place.
+// trigger and the Django import all go through it. Nodes and clusters are
+// read and written column by column from node_columns and cluster_columns
+// (model.hpp), so a new column there needs nothing here.
 #pragma once
 
 #include "topology/model.hpp"

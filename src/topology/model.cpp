@@ -4,16 +4,38 @@
 
 namespace shardroute::topology {
 
+namespace {
+
+template <typename Row, typename T> bool same(const Row &a, const Row &b, T Row::*member) {
+    return a.*member == b.*member;
+}
+template <typename Row> bool same(const Row &a, const Row &b, Interval<Row> interval) {
+    return a.*interval.us == b.*interval.us;
+}
+
+// Equal in every column of the table: a new column is compared once it has its line.
+template <typename Row, size_t N> bool same_columns(const Row &a, const Row &b, const Column<Row> (&columns)[N]) {
+    for (const auto &c : columns)
+        if (!std::visit([&](auto member) { return same(a, b, member); }, c.member))
+            return false;
+    return true;
+}
+
+template <typename T> const T *find_named(const std::vector<T> &v, std::string_view name) {
+    for (const auto &x : v)
+        if (x.name == name)
+            return &x;
+    return nullptr;
+}
+
+} // namespace
+
 bool Node::operator==(const Node &o) const {
-    return std::tie(name, host, port, dbname, options, citus_role, citus_node_name, plproxy_host, primary_node,
-                    max_lag_us, max_lag_bytes, application_name) ==
-           std::tie(o.name, o.host, o.port, o.dbname, o.options, o.citus_role, o.citus_node_name, o.plproxy_host,
-                    o.primary_node, o.max_lag_us, o.max_lag_bytes, o.application_name);
+    return same_columns(*this, o, node_columns);
 }
 
 bool Cluster::operator==(const Cluster &o) const {
-    return std::tie(name, shard_count, algorithm, proxy_node, standby_proxy_node) ==
-           std::tie(o.name, o.shard_count, o.algorithm, o.proxy_node, o.standby_proxy_node);
+    return same_columns(*this, o, cluster_columns);
 }
 
 bool ShardRange::operator==(const ShardRange &o) const {
@@ -27,15 +49,6 @@ bool ReadGroup::operator==(const ReadGroup &o) const {
 bool ReadMember::operator==(const ReadMember &o) const {
     return std::tie(read_group, node, weight) == std::tie(o.read_group, o.node, o.weight);
 }
-
-namespace {
-template <typename T> const T *find_named(const std::vector<T> &v, std::string_view name) {
-    for (const auto &x : v)
-        if (x.name == name)
-            return &x;
-    return nullptr;
-}
-} // namespace
 
 const Node *Topology::find_node(std::string_view name) const {
     return find_named(nodes, name);

@@ -4,6 +4,7 @@
 #include "hash/algorithm.hpp"
 #include "topology/codec.hpp"
 #include "topology/conninfo.hpp"
+#include "topology/host_port.hpp"
 #include "topology/standby_server.hpp"
 
 #include <algorithm>
@@ -101,15 +102,7 @@ std::vector<Problem> check_node(const Node &n) {
             fmt::format("citus_role {} of node {} is neither 'coordinator' nor 'worker'", q(*n.citus_role), q(n.name)));
     if (n.citus_node_name) {
         const std::string &cn = *n.citus_node_name;
-        auto colon = cn.rfind(':');
-        bool ok = !cn.empty() && !has_control(cn);
-        if (ok && colon != std::string::npos) {
-            std::string port = cn.substr(colon + 1);
-            ok = colon > 0 && !port.empty() && port.size() <= 5 &&
-                 std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; }) &&
-                 std::stoi(port) >= 1 && std::stoi(port) <= 65535;
-        }
-        if (!ok)
+        if (has_control(cn) || !parse_host_port(cn))
             c.add(Field::citus_node_name, "invalid citus node name",
                   fmt::format("citus_node_name {} of node {} is not host or host:port", q(cn), q(n.name)),
                   "CITUS_NODE_NAME is the host:port the coordinator uses to reach the worker, e.g. "

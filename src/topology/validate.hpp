@@ -12,45 +12,11 @@ namespace shardroute::topology {
 
 enum class ObjectKind { node, cluster, shard_range, read_group, read_member };
 
-// The column (or, for the cross-row rules, the part of the object) a problem is
-// about: how outside formats (the Django settings) point at the line to fix.
-// `none`: the object as a whole.
-enum class Field {
-    none,
-    // node
-    name,
-    host,
-    port,
-    dbname,
-    options,
-    citus_role,
-    citus_node_name,
-    plproxy_host,
-    primary_node,
-    max_lag,
-    max_lag_bytes,
-    application_name,
-    // cluster
-    shard_count,
-    algorithm,
-    proxy_node,
-    standby_proxy_node,
-    shards,
-    // shard range (its cluster and node), read group and member
-    cluster,
-    node,
-    write_node,
-    setting,
-    read_list,
-    read_group,
-    weight
-};
-
 struct Problem {
     ObjectKind kind;
-    std::string name;   // the node, cluster or read group
-    std::string detail; // for a shard range or read member: the node
-    Field field;
+    std::string name;    // the node, cluster or read group
+    std::string detail;  // for a shard range or read member: the node
+    Field field;         // model.hpp: the column, or the part of the object
     std::string rule;    // short rule name, e.g. "gap"
     std::string message; // "rule: what is wrong, naming the objects"
     std::string hint;

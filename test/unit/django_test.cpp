@@ -8,12 +8,14 @@
 #include "plproxy/server_options.hpp"
 #include "topology/conninfo.hpp"
 #include "django/django.hpp"
+#include "topology/codec.hpp"
 #include "topology/validate.hpp"
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -719,6 +721,101 @@ TEST(django_malformed_entries) {
         "DISABLE_SERVER_SIDE_CURSORS": true, "PASSWORD": null})"))
                  .actions.size(),
              size_t(1));
+}
+
+// ---------------------------------------------------------------- node_columns' Django keys
+
+namespace {
+
+using nlohmann::json;
+
+// A value for each key with a form of its own (Django::by_hand): a new one needs its line here.
+json by_hand_sample(const DjangoKey &k) {
+    const std::string key = k.key;
+    if (key == "HOST")
+        return "other.db";
+    if (key == "PORT")
+        return 6432;
+    if (key == "OPTIONS")
+        return {{"sslmode", "require"}};
+    if (key == "ROLE")
+        return "citus_worker";
+    if (key == "PLPROXY_HOST")
+        return "inner.db";
+    if (key == "MASTER")
+        return "q";
+    return nullptr;
+}
+
+// A plain key (Django::plain) takes a value of its member's type.
+struct PlainSample {
+    json operator()(std::string Node::*) const { return "sample"; }
+    json operator()(std::optional<std::string> Node::*) const { return "sample"; }
+    json operator()(int Node::*) const { return 7; }
+    json operator()(std::optional<int64_t> Node::*) const { return 7; }
+    json operator()(Interval<Node>) const { return 2.5; }
+};
+
+} // namespace
+
+// Each Django key of node_columns is accepted, sets its own column and no other, and is exported as it was written.
+TEST(django_every_column_key_round_trips) {
+    // p and q: primaries; s: a standby of p, which holds the STANDBY keys
+    const json base = json::parse(R"({"DATABASES": {"p": {"HOST": "p.db"}, "q": {"HOST": "q.db"},
+                                                    "s": {"HOST": "s.db", "STANDBY": {"MASTER": "p"}}}})");
+    const Topology before = import(base.dump()).target;
+    size_t checked = 0;
+    for (const auto &c : node_columns) {
+        if (!c.django.key)
+            continue;
+        const std::string label = std::string(c.django.group ? c.django.group : "") + "/" + c.django.key;
+        json sample = c.django.how == Django::plain ? std::visit(PlainSample{}, c.member) : by_hand_sample(c.django);
+        if (sample.is_null()) {
+            unit::fail(__FILE__, __LINE__, "no sample value for " + label);
+            continue;
+        }
+        const std::string alias = c.django.group && std::string(c.django.group) == "STANDBY" ? "s" : "p";
+        json doc = base;
+        json &entry = doc["DATABASES"][alias];
+        (c.django.group ? entry[c.django.group] : entry)[c.django.key] = sample;
+        try {
+            Topology after = import(doc.dump()).target;
+            json was = encode(*before.find_node(alias)), now = encode(*after.find_node(alias));
+            for (const auto &other : node_columns)
+                if ((was[other.name] != now[other.name]) != (&other == &c))
+                    unit::fail(__FILE__, __LINE__,
+                               label + " sets column " + other.name + ": " + was.dump() + " -> " + now.dump());
+            json exported = json::parse(export_settings(after))["DATABASES"][alias];
+            json back = c.django.group ? exported.value(c.django.group, json::object()) : exported;
+            if (back.value(c.django.key, json()) != sample)
+                unit::fail(__FILE__, __LINE__, label + " exported as " + exported.dump());
+        } catch (const shardroute::Error &e) {
+            unit::fail(__FILE__, __LINE__, label + ": " + e.what());
+        }
+        ++checked;
+    }
+    CHECK(checked >= 11);
+}
+
+// A document with several malformed keys is refused at the first in node_columns' order, as it always was.
+TEST(django_entry_keys_are_read_in_column_order) {
+    CHECK_THROWS(import(databases(R"("db": {"HOST": "h", "NAME": 1, "ROLE": "x", "CITUS_NODE_NAME": 1})")), "22023",
+                 "DATABASES['db']['NAME'] must be a string");
+    CHECK_THROWS(import(databases(R"("db": {"HOST": "h", "CITUS_NODE_NAME": 1, "OPTIONS": {"a b": 1}})")), "22023",
+                 "DATABASES['db']['OPTIONS']['a b']");
+    CHECK_THROWS(import(databases(R"("db": {"HOST": "h", "CITUS_NODE_NAME": 1, "PLPROXY": {"PROXY": 1}})")), "22023",
+                 "DATABASES['db']['CITUS_NODE_NAME'] must be a string");
+    CHECK_THROWS(import(databases(R"("db": {"HOST": "h", "PLPROXY": {"PROXY": true},
+        "STANDBY": {"MASTER": "x", "APPLICATION_NAME": 1, "MAX_LAG_BYTES": "1", "ACCEPTABLE_REPLICATION_DELAY": "3"}})")),
+                 "22023", "['ACCEPTABLE_REPLICATION_DELAY'] must be a number");
+    CHECK_THROWS(import(databases(R"("db": {"HOST": "h", "PLPROXY": {"PROXY": true},
+        "STANDBY": {"MASTER": "x", "APPLICATION_NAME": 1, "MAX_LAG_BYTES": "1"}})")),
+                 "22023", "['MAX_LAG_BYTES'] must be an integer");
+    CHECK_THROWS(import(databases(R"("db": {"HOST": "h", "PLPROXY": {"PROXY": true},
+        "STANDBY": {"MASTER": "x", "APPLICATION_NAME": 1}})")),
+                 "22023", "['APPLICATION_NAME'] must be a string");
+    CHECK_THROWS(import(databases(R"("db": {"HOST": "h", "PLPROXY": {"PROXY": true}, "STANDBY": {"MASTER": "x"}})")),
+                 "23514", "standby databases should not have PLPROXY configuration");
 }
 
 // ---------------------------------------------------------------- CommCare's other spellings
