@@ -151,6 +151,9 @@ BEGIN
         INSERT INTO shardroute.citus_topology (version, snapshot) VALUES (coalesce(held.version, 0) + 1, target);
     EXCEPTION WHEN OTHERS THEN
         GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT;
+        IF state NOT LIKE '08%' THEN
+            RAISE;  -- a serialization failure, a deadlock...: as it is (retryable as it says)
+        END IF;
         RAISE EXCEPTION 'cannot ship the shardroute topology to the Citus workers: %', message USING ERRCODE = state,
             DETAIL = 'On a Citus coordinator every topology change reaches each active worker in the same transaction, '
                      'so that lookups in distributed queries route as the coordinator does.',
