@@ -504,3 +504,51 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 COMMENT ON FUNCTION @extschema@.citus_check_table(regclass, name, bool) IS
 'What create_distributed_table(tbl, distribution_column) or create_reference_table(tbl) (reference => true) would refuse, and what Citus accepts but fails later, all at once, with hints in Django terms. A row whose problem starts with "warning: " does not block the call: its detail names the operation that fails afterwards (a Model.save(), a DELETE, truncate_local_data_after_distributing_table, a later create_distributed_table or create_reference_table, an INSERT). Every other row is a blocking problem: the call fails. Structural checks (constraints, indexes, triggers, foreign keys) work without Citus; worker counts, co-location and the Citus kind of other tables come from Citus metadata when it is installed.';
+
+-- After the operator promoted a standby's server (pg_promote()): its entry
+-- becomes a primary node, renamed to new_name when given. It no longer
+-- replays its old primary's writes, so it leaves the READ lists it was in
+-- (a NOTICE names them). The rest of an online move or split (assign_shards
+-- or move_node, plproxy_sync) goes in the same transaction.
+CREATE FUNCTION @extschema@.promote_standby(standby text, new_name text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target text := coalesce(nullif(promote_standby.new_name, ''), promote_standby.standby);
+    old_primary text;
+    groups text;
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    SELECT n.primary_node INTO old_primary FROM shardroute.node n WHERE n.name = promote_standby.standby;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'node "%" does not exist', shardroute._shown(promote_standby.standby)
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    IF old_primary IS NULL THEN
+        RAISE EXCEPTION 'node "%" is not a standby', shardroute._shown(promote_standby.standby)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'promote_standby() records that a standby''s server was promoted (pg_promote()).';
+    END IF;
+    IF target <> promote_standby.standby AND EXISTS (SELECT 1 FROM shardroute.node n WHERE n.name = target) THEN
+        RAISE EXCEPTION 'node "%" already exists', shardroute._shown(target) USING ERRCODE = 'duplicate_object',
+            HINT = 'Pass another new_name, or none to keep the standby''s name.';
+    END IF;
+    SELECT string_agg(format('%I', m.read_group), ', ' ORDER BY m.read_group) INTO groups
+      FROM shardroute.read_member m WHERE m.node = promote_standby.standby;
+    IF groups IS NOT NULL THEN
+        DELETE FROM shardroute.read_member m WHERE m.node = promote_standby.standby;
+        RAISE NOTICE 'node "%" left the READ lists of %', promote_standby.standby, groups
+            USING DETAIL = format('Promoted, it no longer replays the writes of %I.', old_primary);
+    END IF;
+    IF target = promote_standby.standby THEN
+        UPDATE shardroute.node n SET primary_node = NULL, max_lag = NULL, max_lag_bytes = NULL, application_name = NULL
+         WHERE n.name = promote_standby.standby;
+    ELSE
+        INSERT INTO shardroute.node (name, host, port, dbname, options, citus_role, citus_node_name, plproxy_host)
+        SELECT target, n.host, n.port, n.dbname, n.options, n.citus_role, n.citus_node_name, n.plproxy_host
+          FROM shardroute.node n WHERE n.name = promote_standby.standby;
+        DELETE FROM shardroute.node n WHERE n.name = promote_standby.standby;
+    END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@.promote_standby(text, text) IS
+'After the operator promoted a standby''s server: its catalog entry becomes a primary node (renamed to new_name when given) and leaves the READ lists it was in. Then, in the same transaction, give it shards (assign_shards) or a moved node''s address (move_node) and plproxy_sync.';
+REVOKE EXECUTE ON FUNCTION @extschema@.promote_standby(text, text) FROM PUBLIC;

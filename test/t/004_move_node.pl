@@ -109,4 +109,31 @@ my $new_p2 = $pg1->safe_psql('proxy',
 is($pg2->safe_psql('p2', q{SELECT count(*) FROM docs WHERE doc_id LIKE 'new-%'}), $new_p2, 'new p2 writes land on pg2');
 is($pg1->safe_psql('p2', q{SELECT count(*) FROM docs WHERE doc_id LIKE 'new-%'}), '0', 'and none on the old p2');
 
+# A split: pg2's copy of database p1 (promoted with the instance) becomes node
+# p1b and takes shards 256..511 of p1, in one transaction.
+my ($rc, $out, $err) = $pg1->psql('proxy', q{SELECT shardroute.promote_standby('p1_standby', 'p1b')});
+like($err, qr/left the READ lists|^$/, 'promote_standby alone is a valid change');
+$pg1->safe_psql('proxy', q{
+    BEGIN;
+    SELECT shardroute.assign_shards('commcarehq', 'p1b', 256, 511);
+    SELECT shardroute.plproxy_sync('commcarehq');
+    COMMIT;
+});
+# (the standby cluster needs a standby for every node: p1 and p1b have none now)
+is($pg1->safe_psql('proxy', q{SET shardroute.read_from_standbys = on; SELECT shardroute.read_cluster('commcarehq')}), 'commcarehq',
+    'reads of the standby cluster fall back to the primary cluster');
+is($pg1->safe_psql('proxy', q{SELECT string_agg(name || ':' || coalesce(primary_node, '-'), ',' ORDER BY name)
+                              FROM shardroute.node}),
+    'p1:-,p1b:-,p2:-,p2_standby:p2', 'p1_standby is now the primary node p1b');
+my $split = $pg1->safe_psql('proxy', q{
+    SELECT string_agg(DISTINCT shardroute.node_for_key('commcarehq', 'doc-' || i) || ':' || doc_port('doc-' || i), ','
+                      ORDER BY shardroute.node_for_key('commcarehq', 'doc-' || i) || ':' || doc_port('doc-' || i))
+    FROM generate_series(1, 400) i});
+is($split, "p1:$port1,p1b:$port2,p2:$port2", 'after the split, p1b keys reach the promoted copy, p1 keys stay on pg1');
+my $p1b = $pg1->safe_psql('proxy', q{SELECT count(*) FROM generate_series(1, 400) i
+                                     WHERE shardroute.node_for_key('commcarehq', 'doc-' || i) = 'p1b'});
+ok($p1b > 0, "the split moved $p1b of the 400 documents' shards");
+is($pg2->safe_psql('p1', q{SELECT count(*) FROM docs}), $count{p1},
+    'the copy holds every p1 document: rows of the shards it does not own stay until they are cleaned up');
+
 done_testing();
