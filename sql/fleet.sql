@@ -27,11 +27,30 @@ SELECT shardroute.promote_standby('f1_standby');
 SELECT name, primary_node, max_lag, max_lag_bytes, application_name FROM shardroute.node WHERE name = 'f1_standby';
 SELECT read_group, node FROM shardroute.read_member WHERE read_group = 'fleet_reads' ORDER BY node;
 SELECT count(*) AS problems FROM shardroute.check_topology();
+-- sharded tables: kept per cluster, dropped with it
+SELECT shardroute.add_sharded_table('nope', 'docs', 'doc_id');
+SELECT shardroute.add_sharded_table('fleet', 'bad..name', 'doc_id');
+SELECT shardroute.add_sharded_table('fleet', 'public.form_data', '');
+SELECT shardroute.add_sharded_table('fleet', 'public.form_data', 'doc_id');
+SELECT shardroute.add_sharded_table('fleet', 'case_data', 'case_id');
+SELECT shardroute.add_sharded_table('fleet', 'case_data', 'case_uuid');   -- changes the key column
+SELECT * FROM shardroute.sharded_table ORDER BY 1, 2;
+SELECT shardroute.drop_sharded_table('fleet', 'nope');
+SELECT shardroute.drop_sharded_table('fleet', 'case_data');
+-- without a PL/Proxy server for the cluster there is nothing to ask
+SELECT * FROM shardroute.shard_distribution('fleet');
+SELECT * FROM shardroute.misplaced_rows('no_such_cluster');
 -- not executable by PUBLIC
-SELECT has_function_privilege('public', 'shardroute.promote_standby(text, text)', 'EXECUTE') AS public_can_promote;
+SELECT p::regprocedure, has_function_privilege('public', p, 'EXECUTE') AS public_can_execute
+  FROM unnest(ARRAY['shardroute.promote_standby(text, text)', 'shardroute.add_sharded_table(text, text, text)',
+                    'shardroute.drop_sharded_table(text, text)', 'shardroute.shard_distribution(text, text)',
+                    'shardroute.misplaced_rows(text)', 'shardroute.delete_misplaced_rows(text, int)',
+                    'shardroute._partition_counts(text, text, text)',
+                    'shardroute._partition_delete(text, text, text, text, int4[], int4)']::regprocedure[]) p;
 -- clean up
 BEGIN;
 SELECT shardroute.drop_read_group('fleet_reads');
 SELECT shardroute.drop_cluster('fleet');
+SELECT count(*) AS sharded_tables_left FROM shardroute.sharded_table;
 SELECT shardroute.drop_node(n) FROM unnest(ARRAY['f1', 'f1_standby', 'f2', 'f3']) n;
 COMMIT;

@@ -552,3 +552,130 @@ END $$;
 COMMENT ON FUNCTION @extschema@.promote_standby(text, text) IS
 'After the operator promoted a standby''s server: its catalog entry becomes a primary node (renamed to new_name when given) and leaves the READ lists it was in. Then, in the same transaction, give it shards (assign_shards) or a moved node''s address (move_node) and plproxy_sync.';
 REVOKE EXECUTE ON FUNCTION @extschema@.promote_standby(text, text) FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Sharded tables and the rows on the partition databases. Queries run from
+-- the proxy through the cluster's PL/Proxy server (plproxy_sync) and the
+-- caller's user mapping for it; the partition databases need shardroute
+-- installed (for the hash).
+------------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.sharded_table (
+    cluster text NOT NULL REFERENCES @extschema@.shard_cluster (name) ON UPDATE CASCADE ON DELETE CASCADE,
+    table_name text NOT NULL CHECK (table_name <> ''),
+    key_column text NOT NULL CHECK (key_column <> ''),
+    PRIMARY KEY (cluster, table_name)
+);
+COMMENT ON TABLE @extschema@.sharded_table IS
+'The tables partitioned by a cluster''s shard hash, named as they are in the partition databases, with the column the hash is taken of.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.sharded_table', '');
+REVOKE ALL ON @extschema@.sharded_table FROM PUBLIC;
+GRANT SELECT ON @extschema@.sharded_table TO PUBLIC;
+
+CREATE FUNCTION @extschema@.add_sharded_table(cluster text, table_name text, key_column text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM shardroute.shard_cluster c WHERE c.name = add_sharded_table.cluster) THEN
+        RAISE EXCEPTION 'cluster "%" does not exist', shardroute._shown(add_sharded_table.cluster)
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM pg_catalog.parse_ident(add_sharded_table.table_name);  -- a (qualified) table name, or an error
+    INSERT INTO shardroute.sharded_table VALUES (add_sharded_table.cluster, add_sharded_table.table_name,
+                                                 add_sharded_table.key_column)
+    ON CONFLICT ON CONSTRAINT sharded_table_pkey DO UPDATE SET key_column = excluded.key_column;
+END $$;
+COMMENT ON FUNCTION @extschema@.add_sharded_table(text, text, text) IS
+'Registers a table of the partition databases partitioned by the cluster''s shard hash of key_column (a text or uuid column, hashed as lookups hash it). Used by shard_distribution, misplaced_rows and delete_misplaced_rows.';
+
+CREATE FUNCTION @extschema@.drop_sharded_table(cluster text, table_name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    DELETE FROM shardroute.sharded_table t
+     WHERE t.cluster = drop_sharded_table.cluster AND t.table_name = drop_sharded_table.table_name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'table "%" is not a sharded table of cluster "%"', shardroute._shown(drop_sharded_table.table_name),
+            shardroute._shown(drop_sharded_table.cluster) USING ERRCODE = 'undefined_object';
+    END IF;
+END $$;
+COMMENT ON FUNCTION @extschema@.drop_sharded_table(text, text) IS 'Forgets a sharded table (the table itself is untouched).';
+
+CREATE FUNCTION @extschema@._partition_counts(cluster text, table_name text, key_column text)
+RETURNS TABLE (node text, shard text, rows text)
+    AS 'MODULE_PATHNAME', 'shardroute_partition_counts' LANGUAGE C VOLATILE STRICT;
+CREATE FUNCTION @extschema@._partition_delete(cluster text, node text, table_name text, key_column text,
+                                              shards int4[], batch int4) RETURNS int8
+    AS 'MODULE_PATHNAME', 'shardroute_partition_delete' LANGUAGE C VOLATILE STRICT;
+
+-- (plpgsql cannot name an input and an output column alike, as the API does)
+CREATE FUNCTION @extschema@._shard_distribution(cluster text, only_table text)
+RETURNS TABLE (node text, table_name text, shard int, rows int8)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE t record;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM shardroute.shard_cluster c WHERE c.name = _shard_distribution.cluster) THEN
+        RAISE EXCEPTION 'cluster "%" does not exist', shardroute._shown(_shard_distribution.cluster)
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    FOR t IN SELECT s.table_name, s.key_column FROM shardroute.sharded_table s
+              WHERE s.cluster = _shard_distribution.cluster
+                AND (only_table IS NULL OR s.table_name = only_table)
+              ORDER BY s.table_name LOOP
+        RETURN QUERY SELECT c.node, t.table_name, c.shard::int, c.rows::int8
+                       FROM shardroute._partition_counts(_shard_distribution.cluster, t.table_name, t.key_column) c;
+    END LOOP;
+END $$;
+
+CREATE FUNCTION @extschema@.shard_distribution(cluster text, table_name text DEFAULT NULL)
+RETURNS TABLE (node text, table_name text, shard int, rows int8)
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT * FROM shardroute._shard_distribution($1, $2)
+$$;
+COMMENT ON FUNCTION @extschema@.shard_distribution(text, text) IS
+'Rows per node, sharded table and shard, counted exactly (count(*) on every partition database, through the cluster''s PL/Proxy server and your user mapping).';
+
+CREATE FUNCTION @extschema@.misplaced_rows(cluster text)
+RETURNS TABLE (node text, table_name text, shard int, rows int8)
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT d.node, d.table_name, d.shard, d.rows FROM shardroute.shard_distribution(misplaced_rows.cluster) d
+     WHERE shardroute.node_for_shard(misplaced_rows.cluster, d.shard) IS DISTINCT FROM d.node
+     ORDER BY 1, 2, 3
+$$;
+COMMENT ON FUNCTION @extschema@.misplaced_rows(text) IS
+'Rows a node holds for shards it does not own (left by a move or a split), per node, sharded table and shard.';
+
+CREATE PROCEDURE @extschema@.delete_misplaced_rows(cluster text, batch_size int DEFAULT 10000)
+LANGUAGE plpgsql AS $$
+DECLARE
+    m record;
+    deleted int8;
+    total int8;
+BEGIN
+    IF batch_size IS NULL OR batch_size <= 0 THEN
+        RAISE EXCEPTION 'batch_size must be positive' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR m IN SELECT r.node, r.table_name, t.key_column, array_agg(r.shard ORDER BY r.shard) AS shards, sum(r.rows) AS rows
+               FROM shardroute.misplaced_rows(delete_misplaced_rows.cluster) r
+               JOIN shardroute.sharded_table t ON t.cluster = delete_misplaced_rows.cluster AND t.table_name = r.table_name
+              GROUP BY 1, 2, 3 ORDER BY 1, 2 LOOP
+        total := 0;
+        LOOP
+            -- each batch re-checks ownership against the catalog as it is now
+            deleted := shardroute._partition_delete(delete_misplaced_rows.cluster, m.node, m.table_name, m.key_column,
+                ARRAY(SELECT s FROM unnest(m.shards) s
+                       WHERE shardroute.node_for_shard(delete_misplaced_rows.cluster, s) IS DISTINCT FROM m.node),
+                batch_size);
+            total := total + deleted;
+            RAISE NOTICE 'node %, table %: % of % misplaced rows deleted', m.node, m.table_name, total, m.rows;
+            COMMIT;
+            EXIT WHEN deleted < batch_size;
+        END LOOP;
+    END LOOP;
+END $$;
+COMMENT ON PROCEDURE @extschema@.delete_misplaced_rows(text, int) IS
+'Deletes the rows misplaced_rows() reports, batch_size rows per statement on each partition database, committing between batches (CALL it outside a transaction block) with a NOTICE per batch; never a row of a shard the node owns. Interrupted, CALL it again: it starts from what is left.';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.add_sharded_table(text, text, text), @extschema@.drop_sharded_table(text, text),
+    @extschema@._partition_counts(text, text, text), @extschema@._partition_delete(text, text, text, text, int4[], int4),
+    @extschema@._shard_distribution(text, text), @extschema@.shard_distribution(text, text),
+    @extschema@.misplaced_rows(text) FROM PUBLIC;
+REVOKE EXECUTE ON PROCEDURE @extschema@.delete_misplaced_rows(text, int) FROM PUBLIC;

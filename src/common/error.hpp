@@ -23,6 +23,9 @@ inline constexpr const char *feature_not_supported = "0A000";
 inline constexpr const char *insufficient_privilege = "42501";
 inline constexpr const char *name_too_long = "42622";
 inline constexpr const char *internal_error = "XX000";
+inline constexpr const char *connection_failure = "08006";
+inline constexpr const char *undefined_column = "42703";
+inline constexpr const char *object_not_in_prerequisite_state = "55000";
 } // namespace sqlstate
 
 // An error with the parts PostgreSQL users expect: SQLSTATE, message, detail, hint.

@@ -1,7 +1,10 @@
 # Moving a shard database to a new host, as the fleet's runbook does it
 # on real servers: pg1 holds the proxy and partitions p1, p2; pg2 becomes a
 # streaming standby of pg1, is checked, promoted, and move_node() points p2 at
-# it. Also read_cluster(): the standby cluster only while the standby is fresh.
+# it. Then a split: pg2's copy of p1 is promoted to p1b, takes half of p1's
+# shards, and the rows each side holds for shards it no longer owns are found
+# and deleted from the proxy. Also read_cluster(): the standby cluster only
+# while the standby is fresh.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -16,6 +19,7 @@ my ($host, $port1) = ($pg1->host, $pg1->port);
 for my $db ('p1', 'p2') {
     $pg1->safe_psql('postgres', "CREATE DATABASE $db");
     $pg1->safe_psql($db, q{
+        CREATE EXTENSION shardroute;   -- the partitions hash too (misplaced_rows)
         CREATE TABLE docs (doc_id text PRIMARY KEY);
         CREATE FUNCTION insert_doc(doc_id text) RETURNS int LANGUAGE sql AS
             $$ INSERT INTO docs VALUES (doc_id) RETURNING current_setting('port')::int $$;
@@ -103,7 +107,11 @@ is($ports, "p1:$port1,p2:$port2", 'p2 keys reach pg2, p1 keys stay on pg1');
 is($pg2->safe_psql('p2', 'SELECT count(*) FROM docs'), $count{p2}, 'p2 on pg2 holds every p2 document');
 is($pg1->safe_psql('p1', 'SELECT count(*) FROM docs'), $count{p1}, 'p1 unchanged');
 # and new writes for p2 land on pg2 only
-$pg1->safe_psql('proxy', q{SELECT count(insert_doc('new-' || i)) FROM generate_series(1, 100) i});
+# (p2 keys only: p1's shards are about to be split onto pg2's copy of p1, which
+# must miss no write made after the promotion; stopping those writes is what
+# fencing will do)
+$pg1->safe_psql('proxy', q{SELECT count(insert_doc('new-' || i)) FROM generate_series(1, 100) i
+                           WHERE shardroute.node_for_key('commcarehq', 'new-' || i) = 'p2'});
 my $new_p2 = $pg1->safe_psql('proxy',
     q{SELECT count(*) FROM generate_series(1, 100) i WHERE shardroute.node_for_key('commcarehq', 'new-' || i) = 'p2'});
 is($pg2->safe_psql('p2', q{SELECT count(*) FROM docs WHERE doc_id LIKE 'new-%'}), $new_p2, 'new p2 writes land on pg2');
@@ -135,5 +143,31 @@ my $p1b = $pg1->safe_psql('proxy', q{SELECT count(*) FROM generate_series(1, 400
 ok($p1b > 0, "the split moved $p1b of the 400 documents' shards");
 is($pg2->safe_psql('p1', q{SELECT count(*) FROM docs}), $count{p1},
     'the copy holds every p1 document: rows of the shards it does not own stay until they are cleaned up');
+
+# Misplaced rows, from the proxy through the cluster's PL/Proxy server
+$pg1->safe_psql('proxy', q{SELECT shardroute.add_sharded_table('commcarehq', 'docs', 'doc_id')});
+my $written = $pg1->safe_psql('proxy', q{SELECT sum(rows) FROM shardroute.shard_distribution('commcarehq')});
+my $misplaced = $pg1->safe_psql('proxy',
+    q{SELECT string_agg(DISTINCT node, ',') || ' ' || sum(rows) FROM shardroute.misplaced_rows('commcarehq')});
+is($misplaced, "p1,p1b $count{p1}", 'misplaced_rows: p1 and p1b each hold the rows of the other half (all of p1\'s rows, once)');
+my $in_half = q{SELECT count(*) FROM docs WHERE (shardroute.hash_string(doc_id, 'siphash24') & 1023) BETWEEN 256 AND 511};
+is($pg1->safe_psql('proxy', q{SELECT sum(rows) FROM shardroute.misplaced_rows('commcarehq') WHERE node = 'p1'}),
+    $pg1->safe_psql('p1', $in_half), 'on p1: the rows of shards 256..511, counted on pg1 itself');
+is($pg1->safe_psql('proxy', q{SELECT count(*) FROM shardroute.misplaced_rows('commcarehq')
+                              WHERE shardroute.node_for_shard('commcarehq', shard) = node}), '0',
+    'none of them belongs to a shard its node owns');
+($rc, $out, $err) = $pg1->psql('proxy', q{CALL shardroute.delete_misplaced_rows('commcarehq', 7)});
+is($rc, 0, 'delete_misplaced_rows ran') or diag($err);
+like($err, qr/NOTICE:  node p1, table docs: \d+ of \d+ misplaced rows deleted/, 'with a NOTICE per batch');
+is($pg1->safe_psql('proxy', q{SELECT count(*) FROM shardroute.misplaced_rows('commcarehq')}), '0',
+    'no misplaced row left');
+is($pg1->safe_psql('proxy', q{SELECT sum(rows) FROM shardroute.shard_distribution('commcarehq')}),
+    $written - $count{p1}, 'exactly the misplaced copies were deleted');
+is($pg1->safe_psql('proxy', q{SELECT count(*) FROM generate_series(1, 400) i WHERE doc_port('doc-' || i) IS NULL}), '0',
+    'every document is still read through the proxy');
+my $everywhere = $pg1->safe_psql('proxy', q{
+    SELECT count(*) FROM shardroute.shard_distribution('commcarehq') d
+     WHERE shardroute.node_for_shard('commcarehq', d.shard) <> d.node});
+is($everywhere, '0', 'every row is on the node that owns its shard');
 
 done_testing();

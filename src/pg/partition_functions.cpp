@@ -1,0 +1,262 @@
+// Queries on the partition databases of a cluster, from the proxy, through
+// the cluster's own PL/Proxy connections: the conninfo of the cluster's
+// SQL/MED server (as plproxy_sync wrote it) and the caller's user mapping
+// for it, as PL/Proxy itself connects. No credential of our own is stored.
+// Used by shard_distribution, misplaced_rows and delete_misplaced_rows.
+#include "common/error.hpp"
+
+#include "pg/catalog.hpp"
+#include "pg/datum.hpp"
+#include "pg/guard.hpp"
+
+extern "C" {
+#include "catalog/namespace.h"
+#include "commands/defrem.h"
+#include "foreign/foreign.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "libpq-fe.h"
+}
+
+#include <fmt/format.h>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace shardroute;
+
+namespace {
+
+struct Partition {
+    std::string node;
+    std::string conninfo; // with the caller's user mapping
+    std::vector<int> shards;
+};
+
+// libpq keyword values: quoted as conninfo strings quote them.
+std::string conninfo_value(const std::string &v) {
+    std::string out = "'";
+    for (char c : v) {
+        if (c == '\'' || c == '\\')
+            out += '\\';
+        out += c;
+    }
+    return out + "'";
+}
+
+// Every primary node of the cluster with its shards and the conninfo of its
+// first shard's PL/Proxy partition, plus the caller's user and password.
+std::vector<Partition> partitions(const std::string &cluster) {
+    const auto &cache = pg::catalog();
+    if (!cache.topology.find_cluster(cluster))
+        throw Error(sqlstate::undefined_object, "cluster " + quoted_name(cluster) + " does not exist");
+    ForeignServer *server = pg::pg_call([&cluster]() noexcept { return GetForeignServerByName(cluster.c_str(), true); });
+    if (!server)
+        throw Error(sqlstate::undefined_object, "PL/Proxy server " + quoted_name(cluster) + " does not exist", {},
+                    "Create it with shardroute.plproxy_sync(" + quoted_name(cluster) + ").");
+    std::map<int, std::string> by_shard;
+    ListCell *cell;
+    foreach (cell, server->options) {
+        auto *def = static_cast<DefElem *>(lfirst(cell));
+        std::string name = def->defname;
+        if (name.size() < 2 || name.size() > 10 || name[0] != 'p' ||
+            name.find_first_not_of("0123456789", 1) != std::string::npos)
+            continue;
+        by_shard[std::stoi(name.substr(1))] = pg::pg_call([def]() noexcept { return defGetString(def); });
+    }
+    Oid serverid = server->serverid;
+    UserMapping *mapping = pg::pg_call([serverid]() noexcept -> UserMapping * {
+        Oid user = GetUserId();
+        // GetUserMapping raises when there is none: PL/Proxy needs one too
+        return GetUserMapping(user, serverid);
+    });
+    std::string credentials;
+    foreach (cell, mapping->options) {
+        auto *def = static_cast<DefElem *>(lfirst(cell));
+        std::string key = def->defname;
+        if (key == "user" || key == "password")
+            credentials += " " + key + "=" + conninfo_value(pg::pg_call([def]() noexcept { return defGetString(def); }));
+    }
+    std::map<std::string, Partition> out;
+    for (const auto &r : cache.topology.ranges) {
+        if (r.cluster != cluster)
+            continue;
+        auto &p = out[r.node];
+        p.node = r.node;
+        for (int s = r.first; s <= r.last; ++s)
+            p.shards.push_back(s);
+        if (p.conninfo.empty()) {
+            auto it = by_shard.find(r.first);
+            if (it == by_shard.end())
+                throw Error(sqlstate::object_not_in_prerequisite_state,
+                            "PL/Proxy server " + quoted_name(cluster) + " has no partition for shard " +
+                                std::to_string(r.first),
+                            {}, "Run shardroute.plproxy_sync(" + quoted_name(cluster) + ").");
+            p.conninfo = it->second + credentials;
+        }
+    }
+    std::vector<Partition> list;
+    for (auto &[name, p] : out)
+        list.push_back(std::move(p));
+    return list;
+}
+
+struct ConnClose {
+    void operator()(PGconn *c) const { PQfinish(c); }
+};
+struct ResultClear {
+    void operator()(PGresult *r) const { PQclear(r); }
+};
+using Conn = std::unique_ptr<PGconn, ConnClose>;
+using Res = std::unique_ptr<PGresult, ResultClear>;
+
+Conn connect(const Partition &p) {
+    Conn conn(PQconnectdb(p.conninfo.c_str()));
+    if (!conn || PQstatus(conn.get()) != CONNECTION_OK)
+        throw Error(sqlstate::connection_failure,
+                    "could not connect to the partition database of node " + quoted_name(p.node),
+                    conn ? PQerrorMessage(conn.get()) : "out of memory");
+    return conn;
+}
+
+Res run(PGconn *conn, const Partition &p, const std::string &sql) {
+    Res res(PQexec(conn, sql.c_str()));
+    if (!res || PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
+        const char *state = res ? PQresultErrorField(res.get(), PG_DIAG_SQLSTATE) : nullptr;
+        throw Error(state && std::string(state).size() == 5 ? std::string(state) : sqlstate::connection_failure,
+                    "on the partition database of node " + quoted_name(p.node) + ": " +
+                        (res ? PQresultErrorField(res.get(), PG_DIAG_MESSAGE_PRIMARY) ?: "" : "no result"));
+    }
+    return res;
+}
+
+// A possibly schema-qualified table name, quoted as an identifier list.
+std::string quoted_table(const std::string &name) {
+    return pg::pg_call([&name]() noexcept -> char * {
+        List *parts = stringToQualifiedNameList(name.c_str());
+        StringInfoData out;
+        initStringInfo(&out);
+        ListCell *c;
+        foreach (c, parts) {
+            if (out.len > 0)
+                appendStringInfoChar(&out, '.');
+            appendStringInfoString(&out, quote_identifier(strVal(lfirst(c))));
+        }
+        return out.data;
+    });
+}
+
+std::string quoted_ident(const std::string &name) {
+    return pg::pg_call([&name]() noexcept { return quote_identifier(name.c_str()); });
+}
+
+std::string quoted_literal(const std::string &value) {
+    return pg::pg_call([&value]() noexcept { return quote_literal_cstr(value.c_str()); });
+}
+
+// The shard of `key` as the partition computes it: the cluster's hash over the
+// key's text, or a uuid's 16 raw bytes (as lookups hash a uuid key).
+std::string shard_expression(PGconn *conn, const Partition &p, const std::string &table, const std::string &key,
+                             const topology::Cluster &c) {
+    std::string type_sql = fmt::format("SELECT pg_catalog.format_type(a.atttypid, NULL) FROM pg_catalog.pg_attribute a "
+                                       "WHERE a.attrelid = '{}'::pg_catalog.regclass AND a.attname = {} AND a.attnum > 0 "
+                                       "AND NOT a.attisdropped",
+                                       table, quoted_literal(key));
+    Res type = run(conn, p, type_sql);
+    if (PQntuples(type.get()) != 1)
+        throw Error(sqlstate::undefined_column,
+                    "table " + table + " on node " + quoted_name(p.node) + " has no column " + quoted_name(key));
+    std::string algorithm = quoted_literal(c.algorithm);
+    std::string hash = std::string(PQgetvalue(type.get(), 0, 0)) == "uuid"
+                           ? fmt::format("shardroute.hash_uuid({}, {})", quoted_ident(key), algorithm)
+                           : fmt::format("shardroute.hash_string({}::pg_catalog.text, {})", quoted_ident(key), algorithm);
+    return fmt::format("({} & {})", hash, c.shard_count - 1);
+}
+
+} // namespace
+
+// _partition_counts(cluster, table_name, key_column) -> (node, shard, rows):
+// every shard present in the table on every partition database, exactly counted.
+SHARDROUTE_FUNCTION(shardroute_partition_counts) {
+    // arguments first: detoasting may ereport
+    text *cluster_arg = PG_GETARG_TEXT_PP(0), *table_arg = PG_GETARG_TEXT_PP(1), *key_arg = PG_GETARG_TEXT_PP(2);
+    std::string cluster(pg::text_view(cluster_arg)), table_name(pg::text_view(table_arg)), key(pg::text_view(key_arg));
+    const auto *found = pg::catalog().topology.find_cluster(cluster);
+    if (!found)
+        throw Error(sqlstate::undefined_object, "cluster " + quoted_name(cluster) + " does not exist");
+    const topology::Cluster c = *found;
+    std::string table = quoted_table(table_name);
+    std::vector<pg::TextRow> rows;
+    for (const auto &p : partitions(cluster)) {
+        Conn conn = connect(p);
+        std::string shard = shard_expression(conn.get(), p, table, key, c);
+        Res res = run(conn.get(), p,
+                         fmt::format("SELECT {0}::pg_catalog.text, pg_catalog.count(*)::pg_catalog.text FROM {1} "
+                                     "GROUP BY {0} ORDER BY {0}",
+                                     shard, table));
+        for (int i = 0; i < PQntuples(res.get()); ++i)
+            rows.push_back(pg::TextRow{p.node, std::string(PQgetvalue(res.get(), i, 0)),
+                                       std::string(PQgetvalue(res.get(), i, 1))});
+    }
+    return pg::rows_result(fcinfo, rows);
+}
+
+// _partition_delete(cluster, node, table_name, key_column, shards int4[], batch int4) -> rows deleted:
+// one batch of at most `batch` rows of the given shards, on that node's partition
+// database, committed there.
+SHARDROUTE_FUNCTION(shardroute_partition_delete) {
+    // arguments first: detoasting may ereport
+    text *cluster_arg = PG_GETARG_TEXT_PP(0), *node_arg = PG_GETARG_TEXT_PP(1), *table_arg = PG_GETARG_TEXT_PP(2),
+         *key_arg = PG_GETARG_TEXT_PP(3);
+    ArrayType *shards_array = PG_GETARG_ARRAYTYPE_P(4);
+    int32 batch = PG_GETARG_INT32(5);
+    std::string cluster(pg::text_view(cluster_arg)), node(pg::text_view(node_arg)), table_name(pg::text_view(table_arg)),
+        key(pg::text_view(key_arg));
+    std::vector<int> shards;
+    {
+        Datum *values;
+        bool *nulls;
+        int n;
+        pg::pg_call([&]() noexcept { deconstruct_array(shards_array, INT4OID, 4, true, 'i', &values, &nulls, &n); });
+        for (int i = 0; i < n; ++i)
+            if (!nulls[i])
+                shards.push_back(DatumGetInt32(values[i]));
+    }
+    if (batch <= 0)
+        throw Error(sqlstate::invalid_parameter_value, "batch_size must be positive");
+    const auto *found = pg::catalog().topology.find_cluster(cluster);
+    if (!found)
+        throw Error(sqlstate::undefined_object, "cluster " + quoted_name(cluster) + " does not exist");
+    const topology::Cluster c = *found;
+    // never a shard the node owns, whatever the caller passed
+    for (const auto &r : pg::catalog().topology.ranges)
+        if (r.cluster == cluster && r.node == node)
+            for (int s : shards)
+                if (s >= r.first && s <= r.last)
+                    throw Error(sqlstate::invalid_parameter_value,
+                                "node " + quoted_name(node) + " owns shard " + std::to_string(s));
+    if (shards.empty())
+        return Int64GetDatum(0);
+    std::string list;
+    for (int s : shards)
+        list += (list.empty() ? "" : ",") + std::to_string(s);
+    std::string table = quoted_table(table_name);
+    for (const auto &p : partitions(cluster)) {
+        if (p.node != node)
+            continue;
+        Conn conn = connect(p);
+        std::string shard = shard_expression(conn.get(), p, table, key, c);
+        Res res = run(conn.get(), p,
+                         fmt::format("WITH d AS (DELETE FROM {0} WHERE ctid = ANY (ARRAY(SELECT ctid FROM {0} "
+                                     "WHERE {1} = ANY ('{{{2}}}'::pg_catalog.int4[]) LIMIT {3})) RETURNING 1) "
+                                     "SELECT pg_catalog.count(*) FROM d",
+                                     table, shard, list, batch));
+        return Int64GetDatum(std::stoll(PQgetvalue(res.get(), 0, 0)));
+    }
+    throw Error(sqlstate::undefined_object,
+                "node " + quoted_name(node) + " holds no shard of cluster " + quoted_name(cluster));
+}
