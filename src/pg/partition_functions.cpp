@@ -3,6 +3,8 @@
 // SQL/MED server (as plproxy_sync wrote it) and the caller's user mapping
 // for it, as PL/Proxy itself connects. No credential of our own is stored.
 // Used by shard_distribution, misplaced_rows and delete_misplaced_rows.
+// libpq is used blocking, as dblink does: a query cancel reaches the remote
+// query only when it returns.
 #include "common/error.hpp"
 
 #include "pg/catalog.hpp"
@@ -184,6 +186,7 @@ std::string shard_expression(PGconn *conn, const Partition &p, const std::string
 SHARDROUTE_FUNCTION(shardroute_partition_counts) {
     // arguments first: detoasting may ereport
     text *cluster_arg = PG_GETARG_TEXT_PP(0), *table_arg = PG_GETARG_TEXT_PP(1), *key_arg = PG_GETARG_TEXT_PP(2);
+    pg::catalog(); // reads invalidations (may ereport) before any C++ object exists
     std::string cluster(pg::text_view(cluster_arg)), table_name(pg::text_view(table_arg)), key(pg::text_view(key_arg));
     const auto *found = pg::catalog().topology.find_cluster(cluster);
     if (!found)
@@ -214,6 +217,7 @@ SHARDROUTE_FUNCTION(shardroute_partition_delete) {
          *key_arg = PG_GETARG_TEXT_PP(3);
     ArrayType *shards_array = PG_GETARG_ARRAYTYPE_P(4);
     int32 batch = PG_GETARG_INT32(5);
+    pg::catalog(); // reads invalidations (may ereport) before any C++ object exists
     std::string cluster(pg::text_view(cluster_arg)), node(pg::text_view(node_arg)), table_name(pg::text_view(table_arg)),
         key(pg::text_view(key_arg));
     std::vector<int> shards;

@@ -147,3 +147,37 @@ TEST(columns_are_described_once) {
     check_unique(node_columns, __FILE__, __LINE__);
     check_unique(cluster_columns, __FILE__, __LINE__);
 }
+
+// Each line of the tables points at its own member: a row whose every column
+// holds a different value lands in the members named alike (a line whose
+// member is swapped with another of the same type still round-trips, so the
+// tests above cannot see it).
+TEST(columns_point_at_their_members) {
+    json node = {{"name", "n"},
+                 {"host", "h"},
+                 {"port", 1},
+                 {"dbname", "db"},
+                 {"options", "o"},
+                 {"citus_role", "worker"},
+                 {"citus_node_name", "c:2"},
+                 {"plproxy_host", "ph"},
+                 {"primary_node", "pn"},
+                 {"max_lag_us", 3},
+                 {"max_lag_bytes", 4},
+                 {"application_name", "app"}};
+    Node n = decode_node(node);
+    CHECK(n.name == "n" && n.host == "h" && n.port == 1);
+    CHECK(n.dbname == std::optional<std::string>("db") && n.options == std::optional<std::string>("o"));
+    CHECK(n.citus_role == std::optional<std::string>("worker"));
+    CHECK(n.citus_node_name == std::optional<std::string>("c:2"));
+    CHECK(n.plproxy_host == std::optional<std::string>("ph"));
+    CHECK(n.primary_node == std::optional<std::string>("pn"));
+    CHECK(n.max_lag_us == std::optional<int64_t>(3) && n.max_lag_bytes == std::optional<int64_t>(4));
+    CHECK(n.application_name == std::optional<std::string>("app"));
+    json cluster = {{"name", "c"}, {"shard_count", 8}, {"algorithm", "hashtext"}, {"proxy_node", "p"},
+                    {"standby_proxy_node", "sp"}};
+    Cluster c = decode_cluster(cluster);
+    CHECK(c.name == "c" && c.shard_count == 8 && c.algorithm == "hashtext");
+    CHECK(c.proxy_node == std::optional<std::string>("p"));
+    CHECK(c.standby_proxy_node == std::optional<std::string>("sp"));
+}
