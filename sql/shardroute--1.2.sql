@@ -929,7 +929,7 @@ LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     SELECT * FROM shardroute._shard_distribution($1, $2)
 $$;
 COMMENT ON FUNCTION @extschema@.shard_distribution(text, text) IS
-'Rows per node, sharded table and shard, counted exactly (count(*) on every partition database, through the cluster''s PL/Proxy server and your user mapping).';
+'Rows per node, sharded table and shard, counted exactly (count(*) on every partition database, through the cluster''s PL/Proxy server and your user mapping, as PL/Proxy connects). Rows whose key is NULL belong to no shard and are not counted.';
 
 CREATE FUNCTION @extschema@.misplaced_rows(cluster text)
 RETURNS TABLE (node text, table_name text, shard int, rows int8)
@@ -951,6 +951,7 @@ BEGIN
     IF batch_size IS NULL OR batch_size <= 0 THEN
         RAISE EXCEPTION 'batch_size must be positive' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    COMMIT;  -- fails here, before any remote delete, when CALLed inside a transaction block
     FOR m IN SELECT r.node, r.table_name, t.key_column, array_agg(r.shard ORDER BY r.shard) AS shards, sum(r.rows) AS rows
                FROM shardroute.misplaced_rows(delete_misplaced_rows.cluster) r
                JOIN shardroute.sharded_table t ON t.cluster = delete_misplaced_rows.cluster AND t.table_name = r.table_name

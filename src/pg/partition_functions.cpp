@@ -13,6 +13,8 @@
 
 extern "C" {
 #include "catalog/namespace.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "commands/defrem.h"
 #include "foreign/foreign.h"
 #include "miscadmin.h"
@@ -52,8 +54,7 @@ std::string conninfo_value(const std::string &v) {
 
 // Every primary node of the cluster with its shards and the conninfo of its
 // first shard's PL/Proxy partition, plus the caller's user and password.
-std::vector<Partition> partitions(const std::string &cluster) {
-    const auto &cache = pg::catalog();
+std::vector<Partition> partitions(const pg::CatalogCache &cache, const std::string &cluster) {
     if (!cache.topology.find_cluster(cluster))
         throw Error(sqlstate::undefined_object, "cluster " + quoted_name(cluster) + " does not exist");
     ForeignServer *server = pg::pg_call([&cluster]() noexcept { return GetForeignServerByName(cluster.c_str(), true); });
@@ -71,35 +72,65 @@ std::vector<Partition> partitions(const std::string &cluster) {
         by_shard[std::stoi(name.substr(1))] = pg::pg_call([def]() noexcept { return defGetString(def); });
     }
     Oid serverid = server->serverid;
+    // as PL/Proxy: the caller needs USAGE on the server
+    bool usage = pg::pg_call([serverid]() noexcept {
+        return pg_foreign_server_aclcheck(serverid, GetUserId(), ACL_USAGE) == ACLCHECK_OK;
+    });
+    if (!usage)
+        throw Error(sqlstate::insufficient_privilege, "permission denied for foreign server " + quoted_name(cluster),
+                    {}, "GRANT USAGE ON FOREIGN SERVER " + quoted_name(cluster) + " to the role, as PL/Proxy needs.");
     UserMapping *mapping = pg::pg_call([serverid]() noexcept -> UserMapping * {
         Oid user = GetUserId();
         // GetUserMapping raises when there is none: PL/Proxy needs one too
         return GetUserMapping(user, serverid);
     });
-    std::string credentials;
+    // as PL/Proxy: the mapping's user and password, else the calling role's
+    // own name (never the server's OS user); a bounded connection wait
+    std::string credentials = " connect_timeout=10";
+    bool has_user = false;
     foreach (cell, mapping->options) {
         auto *def = static_cast<DefElem *>(lfirst(cell));
         std::string key = def->defname;
         if (key == "user" || key == "password")
             credentials += " " + key + "=" + conninfo_value(pg::pg_call([def]() noexcept { return defGetString(def); }));
+        has_user = has_user || key == "user";
     }
+    if (!has_user)
+        credentials += " user=" + conninfo_value(pg::pg_call([]() noexcept {
+                           return GetUserNameFromId(GetUserId(), false);
+                       }));
+    // The server must agree with the catalog: every shard of a node reaches one
+    // database, and no two nodes reach the same one. Otherwise (a change not yet
+    // synced, a hand-edited server) "node X" could be another node's database.
     std::map<std::string, Partition> out;
+    std::map<std::string, std::string> node_of_conninfo;
+    auto out_of_date = [&cluster](const std::string &why) {
+        return Error(sqlstate::object_not_in_prerequisite_state,
+                     "PL/Proxy server " + quoted_name(cluster) + " does not match the catalog", why,
+                     "Run shardroute.plproxy_sync(" + quoted_name(cluster) + ").");
+    };
     for (const auto &r : cache.topology.ranges) {
         if (r.cluster != cluster)
             continue;
         auto &p = out[r.node];
         p.node = r.node;
-        for (int s = r.first; s <= r.last; ++s)
+        for (int s = r.first; s <= r.last; ++s) {
             p.shards.push_back(s);
-        if (p.conninfo.empty()) {
-            auto it = by_shard.find(r.first);
+            auto it = by_shard.find(s);
             if (it == by_shard.end())
-                throw Error(sqlstate::object_not_in_prerequisite_state,
-                            "PL/Proxy server " + quoted_name(cluster) + " has no partition for shard " +
-                                std::to_string(r.first),
-                            {}, "Run shardroute.plproxy_sync(" + quoted_name(cluster) + ").");
-            p.conninfo = it->second + credentials;
+                throw out_of_date("It has no partition for shard " + std::to_string(s) + ".");
+            if (p.conninfo.empty())
+                p.conninfo = it->second;
+            else if (p.conninfo != it->second)
+                throw out_of_date("Shards of node " + quoted_name(r.node) + " reach different databases.");
         }
+    }
+    for (auto &[name, p] : out) {
+        auto [it, fresh] = node_of_conninfo.emplace(p.conninfo, name);
+        if (!fresh)
+            throw out_of_date("Nodes " + quoted_name(it->second) + " and " + quoted_name(name) +
+                              " reach the same database.");
+        p.conninfo += credentials;
     }
     std::vector<Partition> list;
     for (auto &[name, p] : out)
@@ -165,9 +196,9 @@ std::string quoted_literal(const std::string &value) {
 std::string shard_expression(PGconn *conn, const Partition &p, const std::string &table, const std::string &key,
                              const topology::Cluster &c) {
     std::string type_sql = fmt::format("SELECT pg_catalog.format_type(a.atttypid, NULL) FROM pg_catalog.pg_attribute a "
-                                       "WHERE a.attrelid = '{}'::pg_catalog.regclass AND a.attname = {} AND a.attnum > 0 "
+                                       "WHERE a.attrelid = {}::pg_catalog.regclass AND a.attname = {} AND a.attnum > 0 "
                                        "AND NOT a.attisdropped",
-                                       table, quoted_literal(key));
+                                       quoted_literal(table), quoted_literal(key));
     Res type = run(conn, p, type_sql);
     if (PQntuples(type.get()) != 1)
         throw Error(sqlstate::undefined_column,
@@ -186,21 +217,21 @@ std::string shard_expression(PGconn *conn, const Partition &p, const std::string
 SHARDROUTE_FUNCTION(shardroute_partition_counts) {
     // arguments first: detoasting may ereport
     text *cluster_arg = PG_GETARG_TEXT_PP(0), *table_arg = PG_GETARG_TEXT_PP(1), *key_arg = PG_GETARG_TEXT_PP(2);
-    pg::catalog(); // reads invalidations (may ereport) before any C++ object exists
+    const pg::CatalogCache &cache = pg::catalog(); // may ereport: before any C++ object exists
     std::string cluster(pg::text_view(cluster_arg)), table_name(pg::text_view(table_arg)), key(pg::text_view(key_arg));
-    const auto *found = pg::catalog().topology.find_cluster(cluster);
+    const auto *found = cache.topology.find_cluster(cluster);
     if (!found)
         throw Error(sqlstate::undefined_object, "cluster " + quoted_name(cluster) + " does not exist");
     const topology::Cluster c = *found;
     std::string table = quoted_table(table_name);
     std::vector<pg::TextRow> rows;
-    for (const auto &p : partitions(cluster)) {
+    for (const auto &p : partitions(cache, cluster)) {
         Conn conn = connect(p);
         std::string shard = shard_expression(conn.get(), p, table, key, c);
         Res res = run(conn.get(), p,
                          fmt::format("SELECT {0}::pg_catalog.text, pg_catalog.count(*)::pg_catalog.text FROM {1} "
-                                     "GROUP BY {0} ORDER BY {0}",
-                                     shard, table));
+                                     "WHERE {2} IS NOT NULL GROUP BY {0} ORDER BY {0}",
+                                     shard, table, quoted_ident(key)));
         for (int i = 0; i < PQntuples(res.get()); ++i)
             rows.push_back(pg::TextRow{p.node, std::string(PQgetvalue(res.get(), i, 0)),
                                        std::string(PQgetvalue(res.get(), i, 1))});
@@ -217,7 +248,11 @@ SHARDROUTE_FUNCTION(shardroute_partition_delete) {
          *key_arg = PG_GETARG_TEXT_PP(3);
     ArrayType *shards_array = PG_GETARG_ARRAYTYPE_P(4);
     int32 batch = PG_GETARG_INT32(5);
-    pg::catalog(); // reads invalidations (may ereport) before any C++ object exists
+    // Topology writers wait until this transaction ends (they take the catalog
+    // lock, ShareRowExclusive on shardroute.node): ownership cannot change
+    // between the check below and the remote DELETE.
+    LockRelationOid(get_relname_relid("node", get_namespace_oid("shardroute", false)), ShareLock);
+    const pg::CatalogCache &cache = pg::catalog(); // may ereport: before any C++ object exists
     std::string cluster(pg::text_view(cluster_arg)), node(pg::text_view(node_arg)), table_name(pg::text_view(table_arg)),
         key(pg::text_view(key_arg));
     std::vector<int> shards;
@@ -232,12 +267,12 @@ SHARDROUTE_FUNCTION(shardroute_partition_delete) {
     }
     if (batch <= 0)
         throw Error(sqlstate::invalid_parameter_value, "batch_size must be positive");
-    const auto *found = pg::catalog().topology.find_cluster(cluster);
+    const auto *found = cache.topology.find_cluster(cluster);
     if (!found)
         throw Error(sqlstate::undefined_object, "cluster " + quoted_name(cluster) + " does not exist");
     const topology::Cluster c = *found;
     // never a shard the node owns, whatever the caller passed
-    for (const auto &r : pg::catalog().topology.ranges)
+    for (const auto &r : cache.topology.ranges)
         if (r.cluster == cluster && r.node == node)
             for (int s : shards)
                 if (s >= r.first && s <= r.last)
@@ -249,7 +284,7 @@ SHARDROUTE_FUNCTION(shardroute_partition_delete) {
     for (int s : shards)
         list += (list.empty() ? "" : ",") + std::to_string(s);
     std::string table = quoted_table(table_name);
-    for (const auto &p : partitions(cluster)) {
+    for (const auto &p : partitions(cache, cluster)) {
         if (p.node != node)
             continue;
         Conn conn = connect(p);

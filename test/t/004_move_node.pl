@@ -170,4 +170,24 @@ my $everywhere = $pg1->safe_psql('proxy', q{
      WHERE shardroute.node_for_shard('commcarehq', d.shard) <> d.node});
 is($everywhere, '0', 'every row is on the node that owns its shard');
 
+# A PL/Proxy server that does not match the catalog (a change not synced yet):
+# the clean-up refuses rather than reach a node through another's database.
+my $before_rows = $pg1->safe_psql('proxy', q{SELECT sum(rows) FROM shardroute.shard_distribution('commcarehq')});
+$pg1->safe_psql('proxy', q{SELECT shardroute.assign_shards('commcarehq', 'p1b', 0, 3)});
+($rc, $out, $err) = $pg1->psql('proxy', q{CALL shardroute.delete_misplaced_rows('commcarehq')});
+like($err, qr/PL\/Proxy server "commcarehq" does not match the catalog/, 'an unsynced server is refused');
+$pg1->safe_psql('proxy', q{SELECT shardroute.assign_shards('commcarehq', 'p1', 0, 3)});
+is($pg1->safe_psql('proxy', q{SELECT sum(rows) FROM shardroute.shard_distribution('commcarehq')}), $before_rows,
+    'and nothing was deleted');
+# As PL/Proxy: a role needs USAGE on the server, and connects as itself
+$pg1->safe_psql('proxy', q{CREATE ROLE ops LOGIN;
+    GRANT EXECUTE ON FUNCTION shardroute.shard_distribution(text, text), shardroute._shard_distribution(text, text),
+                              shardroute._partition_counts(text, text, text) TO ops});
+($rc, $out, $err) = $pg1->psql('proxy', q{SET ROLE ops; SELECT * FROM shardroute.shard_distribution('commcarehq')});
+like($err, qr/permission denied for foreign server "commcarehq"/, 'no USAGE on the server: refused');
+$pg1->safe_psql('proxy', q{GRANT USAGE ON FOREIGN SERVER commcarehq TO ops});
+($rc, $out, $err) = $pg1->psql('proxy', q{SET ROLE ops; SELECT * FROM shardroute.shard_distribution('commcarehq')});
+like($err, qr/role "ops" does not exist|permission denied for table docs/,
+    'with USAGE it connects as ops, not as the server\'s superuser');
+
 done_testing();
