@@ -40,6 +40,9 @@ SELECT shardroute.drop_sharded_table('fleet', 'case_data');
 -- without a PL/Proxy server for the cluster there is nothing to ask
 SELECT * FROM shardroute.shard_distribution('fleet');
 SELECT * FROM shardroute.misplaced_rows('no_such_cluster');
+CALL shardroute.delete_misplaced_rows('fleet', 0);
+-- the deletion itself never takes a shard its node owns, whatever it is asked
+SELECT shardroute._partition_delete('fleet', 'f1', 'public.form_data', 'doc_id', ARRAY[0, 9], 10);
 -- not executable by PUBLIC
 SELECT p::regprocedure, has_function_privilege('public', p, 'EXECUTE') AS public_can_execute
   FROM unnest(ARRAY['shardroute.promote_standby(text, text)', 'shardroute.add_sharded_table(text, text, text)',

@@ -10,7 +10,9 @@ namespace shardroute::citus {
 
 using nlohmann::json;
 
-bool is_warning(const TableProblem &p) { return p.problem.rfind(warning_prefix, 0) == 0; }
+bool is_warning(const TableProblem &p) {
+    return p.problem.rfind(warning_prefix, 0) == 0;
+}
 
 namespace {
 
@@ -57,8 +59,12 @@ std::string list(const std::vector<std::string> &v) {
     return out;
 }
 
-bool distributed_kind(const std::string &k) { return k == "h" || k == "s" || k == "a" || k == "r"; }
-bool local_kind(const std::string &k) { return k == "local" || k == "c"; }
+bool distributed_kind(const std::string &k) {
+    return k == "h" || k == "s" || k == "a" || k == "r";
+}
+bool local_kind(const std::string &k) {
+    return k == "local" || k == "c";
+}
 
 std::string kind_name(const std::string &k) {
     if (k == "h" || k == "a" || k == "r")
@@ -74,7 +80,11 @@ std::string kind_name(const std::string &k) {
 
 // pg_constraint's confdeltype / confupdtype letters
 std::string action_name(const std::string &a) {
-    return a == "c" ? "CASCADE" : a == "n" ? "SET NULL" : a == "d" ? "SET DEFAULT" : a == "r" ? "RESTRICT" : "NO ACTION";
+    return a == "c"   ? "CASCADE"
+           : a == "n" ? "SET NULL"
+           : a == "d" ? "SET DEFAULT"
+           : a == "r" ? "RESTRICT"
+                      : "NO ACTION";
 }
 
 // Django's on_delete for a database action (Django itself creates NO ACTION
@@ -87,7 +97,9 @@ std::string django_on_delete(const std::string &a) {
                       : "on_delete=models.DO_NOTHING";
 }
 
-bool plain_action(const std::string &a) { return a == "a" || a == "r"; }
+bool plain_action(const std::string &a) {
+    return a == "a" || a == "r";
+}
 
 // How a Django many-to-many through table gets distributed with its two sides
 // (one distributed, the other a reference table): with both foreign keys in
@@ -210,7 +222,8 @@ void Checker::unique_keys() {
                     ok = true;
         } else {
             // the columns of the index, INCLUDE columns too
-            auto index_cols = c.contains("index_columns") && c.at("index_columns").is_array() ? strings(c, "index_columns") : cols;
+            auto index_cols =
+                c.contains("index_columns") && c.at("index_columns").is_array() ? strings(c, "index_columns") : cols;
             ok = contains(index_cols, dist);
         }
         if (ok)
@@ -366,8 +379,7 @@ void Checker::outgoing(const json &c) {
                 fmt::format("Foreign key {} of {} includes distribution column \"{}\" with ON {} {}: Citus refuses "
                             "SET NULL / SET DEFAULT on delete and any ON UPDATE action but NO ACTION / RESTRICT "
                             "there.",
-                            name, table, dist, on_delete ? "DELETE" : "UPDATE",
-                            action_name(on_delete ? del : upd)),
+                            name, table, dist, on_delete ? "DELETE" : "UPDATE", action_name(on_delete ? del : upd)),
                 on_delete ? fmt::format("Django: {} cannot stay on the database constraint; use "
                                         "on_delete=models.CASCADE or PROTECT on this ForeignKey.",
                                         django_on_delete(del))
@@ -392,10 +404,9 @@ void Checker::incoming(const json &in) {
                     fmt::format("{} {} references {} and distributed table {}: making {} a reference table turns {} "
                                 "into a Citus local table, which may not reference a distributed table.",
                                 what, from, table, list(refs_distributed), table, from),
-                    through ? through_hint(from, "the foreign key to " + list(refs_distributed),
-                                           list(refs_distributed), table)
-                            : fmt::format("Distribute {} (co-located with {}) first.", from,
-                                          list(refs_distributed)));
+                    through ? through_hint(from, "the foreign key to " + list(refs_distributed), list(refs_distributed),
+                                           table)
+                            : fmt::format("Distribute {} (co-located with {}) first.", from, list(refs_distributed)));
         } else if (from_kind == "local" && !refs_local.empty()) {
             warning(fmt::format("{} becomes a Citus local table", from),
                     fmt::format("{} {} references {} and local table {}: create_reference_table adds {} to the Citus "
@@ -404,8 +415,8 @@ void Checker::incoming(const json &in) {
                                 "not supported\").",
                                 what, from, table, list(refs_local), from, list(refs_local)),
                     through ? through_hint(from, "the foreign key to " + list(refs_local), list(refs_local), table)
-                            : fmt::format("Distribute {} and {} first if they are to be distributed.",
-                                          list(refs_local), from));
+                            : fmt::format("Distribute {} and {} first if they are to be distributed.", list(refs_local),
+                                          from));
         }
         return;
     }
@@ -414,9 +425,9 @@ void Checker::incoming(const json &in) {
                 fmt::format("{} {} ({}) is {} and references {}: Citus refuses foreign keys from reference tables and "
                             "Citus local tables to distributed tables.",
                             what, from, list(cols), kind_name(from_kind), table),
-                through ? through_hint(from, list(cols), table, others)
-                        : fmt::format("Distribute {} by {} first, or make {} a reference table.", from, list(cols),
-                                      table));
+                through
+                    ? through_hint(from, list(cols), table, others)
+                    : fmt::format("Distribute {} by {} first, or make {} a reference table.", from, list(cols), table));
         return;
     }
     if (from_kind != "local")
@@ -431,8 +442,8 @@ void Checker::incoming(const json &in) {
                         "foreign key {} on INSERT into {}, but DELETE or UPDATE of a row of {} that {} references is "
                         "not refused (its ON DELETE {} is not run either; rows of {} are left orphaned), "
                         "truncate_local_data_after_distributing_table({}) fails{}.",
-                        what, from, list(cols), table, name, from, table, from,
-                        action_name(str(in, "on_delete", "a")), from, table, later),
+                        what, from, list(cols), table, name, from, table, from, action_name(str(in, "on_delete", "a")),
+                        from, table, later),
             through ? through_hint(from, list(cols), table, others)
                     : fmt::format("Distribute {} by {} too, or make {} a reference table.", from, list(cols), table));
 }
@@ -477,7 +488,9 @@ void Checker::cluster() {
 
 std::vector<TableProblem> check_table(const std::string &facts_json) {
     json f = json::parse(facts_json);
-    Checker c{f, f.at("table").get<std::string>(), f.at("reference").get<bool>(),
+    Checker c{f,
+              f.at("table").get<std::string>(),
+              f.at("reference").get<bool>(),
               f.at("distribution_column").is_null() ? "" : f.at("distribution_column").get<std::string>(),
               {},
               {}};

@@ -10,6 +10,7 @@
 #include "pg/catalog.hpp"
 #include "pg/datum.hpp"
 #include "pg/guard.hpp"
+#include "pg/run_as.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"
@@ -57,7 +58,8 @@ std::string conninfo_value(const std::string &v) {
 std::vector<Partition> partitions(const pg::CatalogCache &cache, const std::string &cluster) {
     if (!cache.topology.find_cluster(cluster))
         throw Error(sqlstate::undefined_object, "cluster " + quoted_name(cluster) + " does not exist");
-    ForeignServer *server = pg::pg_call([&cluster]() noexcept { return GetForeignServerByName(cluster.c_str(), true); });
+    ForeignServer *server =
+        pg::pg_call([&cluster]() noexcept { return GetForeignServerByName(cluster.c_str(), true); });
     if (!server)
         throw Error(sqlstate::undefined_object, "PL/Proxy server " + quoted_name(cluster) + " does not exist", {},
                     "Create it with shardroute.plproxy_sync(" + quoted_name(cluster) + ").");
@@ -73,9 +75,8 @@ std::vector<Partition> partitions(const pg::CatalogCache &cache, const std::stri
     }
     Oid serverid = server->serverid;
     // as PL/Proxy: the caller needs USAGE on the server
-    bool usage = pg::pg_call([serverid]() noexcept {
-        return pg_foreign_server_aclcheck(serverid, GetUserId(), ACL_USAGE) == ACLCHECK_OK;
-    });
+    bool usage = pg::pg_call(
+        [serverid]() noexcept { return pg_foreign_server_aclcheck(serverid, GetUserId(), ACL_USAGE) == ACLCHECK_OK; });
     if (!usage)
         throw Error(sqlstate::insufficient_privilege, "permission denied for foreign server " + quoted_name(cluster),
                     {}, "GRANT USAGE ON FOREIGN SERVER " + quoted_name(cluster) + " to the role, as PL/Proxy needs.");
@@ -92,13 +93,13 @@ std::vector<Partition> partitions(const pg::CatalogCache &cache, const std::stri
         auto *def = static_cast<DefElem *>(lfirst(cell));
         std::string key = def->defname;
         if (key == "user" || key == "password")
-            credentials += " " + key + "=" + conninfo_value(pg::pg_call([def]() noexcept { return defGetString(def); }));
+            credentials +=
+                " " + key + "=" + conninfo_value(pg::pg_call([def]() noexcept { return defGetString(def); }));
         has_user = has_user || key == "user";
     }
     if (!has_user)
-        credentials += " user=" + conninfo_value(pg::pg_call([]() noexcept {
-                           return GetUserNameFromId(GetUserId(), false);
-                       }));
+        credentials +=
+            " user=" + conninfo_value(pg::pg_call([]() noexcept { return GetUserNameFromId(GetUserId(), false); }));
     // The server must agree with the catalog: every shard of a node reaches one
     // database, and no two nodes reach the same one. Otherwise (a change not yet
     // synced, a hand-edited server) "node X" could be another node's database.
@@ -183,14 +184,6 @@ std::string quoted_table(const std::string &name) {
     });
 }
 
-std::string quoted_ident(const std::string &name) {
-    return pg::pg_call([&name]() noexcept { return quote_identifier(name.c_str()); });
-}
-
-std::string quoted_literal(const std::string &value) {
-    return pg::pg_call([&value]() noexcept { return quote_literal_cstr(value.c_str()); });
-}
-
 // The shard of `key` as the partition computes it: the cluster's hash over the
 // key's text, or a uuid's 16 raw bytes (as lookups hash a uuid key).
 std::string shard_expression(PGconn *conn, const Partition &p, const std::string &table, const std::string &key,
@@ -198,15 +191,16 @@ std::string shard_expression(PGconn *conn, const Partition &p, const std::string
     std::string type_sql = fmt::format("SELECT pg_catalog.format_type(a.atttypid, NULL) FROM pg_catalog.pg_attribute a "
                                        "WHERE a.attrelid = {}::pg_catalog.regclass AND a.attname = {} AND a.attnum > 0 "
                                        "AND NOT a.attisdropped",
-                                       quoted_literal(table), quoted_literal(key));
+                                       pg::quote_literal(table), pg::quote_literal(key));
     Res type = run(conn, p, type_sql);
     if (PQntuples(type.get()) != 1)
         throw Error(sqlstate::undefined_column,
                     "table " + table + " on node " + quoted_name(p.node) + " has no column " + quoted_name(key));
-    std::string algorithm = quoted_literal(c.algorithm);
-    std::string hash = std::string(PQgetvalue(type.get(), 0, 0)) == "uuid"
-                           ? fmt::format("shardroute.hash_uuid({}, {})", quoted_ident(key), algorithm)
-                           : fmt::format("shardroute.hash_string({}::pg_catalog.text, {})", quoted_ident(key), algorithm);
+    std::string algorithm = pg::quote_literal(c.algorithm);
+    std::string hash =
+        std::string(PQgetvalue(type.get(), 0, 0)) == "uuid"
+            ? fmt::format("shardroute.hash_uuid({}, {})", pg::quote_ident(key), algorithm)
+            : fmt::format("shardroute.hash_string({}::pg_catalog.text, {})", pg::quote_ident(key), algorithm);
     return fmt::format("({} & {})", hash, c.shard_count - 1);
 }
 
@@ -229,9 +223,9 @@ SHARDROUTE_FUNCTION(shardroute_partition_counts) {
         Conn conn = connect(p);
         std::string shard = shard_expression(conn.get(), p, table, key, c);
         Res res = run(conn.get(), p,
-                         fmt::format("SELECT {0}::pg_catalog.text, pg_catalog.count(*)::pg_catalog.text FROM {1} "
-                                     "WHERE {2} IS NOT NULL GROUP BY {0} ORDER BY {0}",
-                                     shard, table, quoted_ident(key)));
+                      fmt::format("SELECT {0}::pg_catalog.text, pg_catalog.count(*)::pg_catalog.text FROM {1} "
+                                  "WHERE {2} IS NOT NULL GROUP BY {0} ORDER BY {0}",
+                                  shard, table, pg::quote_ident(key)));
         for (int i = 0; i < PQntuples(res.get()); ++i)
             rows.push_back(pg::TextRow{p.node, std::string(PQgetvalue(res.get(), i, 0)),
                                        std::string(PQgetvalue(res.get(), i, 1))});
@@ -253,8 +247,8 @@ SHARDROUTE_FUNCTION(shardroute_partition_delete) {
     // between the check below and the remote DELETE.
     LockRelationOid(get_relname_relid("node", get_namespace_oid("shardroute", false)), ShareLock);
     const pg::CatalogCache &cache = pg::catalog(); // may ereport: before any C++ object exists
-    std::string cluster(pg::text_view(cluster_arg)), node(pg::text_view(node_arg)), table_name(pg::text_view(table_arg)),
-        key(pg::text_view(key_arg));
+    std::string cluster(pg::text_view(cluster_arg)), node(pg::text_view(node_arg)),
+        table_name(pg::text_view(table_arg)), key(pg::text_view(key_arg));
     std::vector<int> shards;
     {
         Datum *values;
@@ -290,10 +284,10 @@ SHARDROUTE_FUNCTION(shardroute_partition_delete) {
         Conn conn = connect(p);
         std::string shard = shard_expression(conn.get(), p, table, key, c);
         Res res = run(conn.get(), p,
-                         fmt::format("WITH d AS (DELETE FROM {0} WHERE ctid = ANY (ARRAY(SELECT ctid FROM {0} "
-                                     "WHERE {1} = ANY ('{{{2}}}'::pg_catalog.int4[]) LIMIT {3})) RETURNING 1) "
-                                     "SELECT pg_catalog.count(*) FROM d",
-                                     table, shard, list, batch));
+                      fmt::format("WITH d AS (DELETE FROM {0} WHERE ctid = ANY (ARRAY(SELECT ctid FROM {0} "
+                                  "WHERE {1} = ANY ('{{{2}}}'::pg_catalog.int4[]) LIMIT {3})) RETURNING 1) "
+                                  "SELECT pg_catalog.count(*) FROM d",
+                                  table, shard, list, batch));
         return Int64GetDatum(std::stoll(PQgetvalue(res.get(), 0, 0)));
     }
     throw Error(sqlstate::undefined_object,

@@ -38,14 +38,6 @@ using namespace shardroute;
 
 namespace {
 
-std::string quote_ident(const std::string &s) {
-    return pg::pg_call([&s]() noexcept { return quote_identifier(s.c_str()); });
-}
-
-std::string quote_literal(const std::string &s) {
-    return pg::pg_call([&s]() noexcept { return quote_literal_cstr(s.c_str()); });
-}
-
 // {"query_timeout": 30, ...} -> settings; values may be strings, numbers or booleans.
 plproxy::Options settings_from_jsonb(Jsonb *doc) {
     std::string text = pg::pg_call([doc]() noexcept { return JsonbToCString(nullptr, &doc->root, VARSIZE(doc)); });
@@ -189,23 +181,23 @@ Datum sync_server(const SyncArgs &args) {
 
     std::string sql;
     if (!existing) {
-        sql = "CREATE SERVER " + quote_ident(server) + " FOREIGN DATA WRAPPER plproxy OPTIONS (";
+        sql = "CREATE SERVER " + pg::quote_ident(server) + " FOREIGN DATA WRAPPER plproxy OPTIONS (";
         for (size_t i = 0; i < desired.size(); ++i)
-            sql += (i ? ", " : "") + quote_ident(desired[i].first) + " " + quote_literal(desired[i].second);
-        sql += "); COMMENT ON SERVER " + quote_ident(server) + " IS " + quote_literal(mark);
+            sql += (i ? ", " : "") + pg::quote_ident(desired[i].first) + " " + pg::quote_literal(desired[i].second);
+        sql += "); COMMENT ON SERVER " + pg::quote_ident(server) + " IS " + pg::quote_literal(mark);
     } else {
         auto changes = plproxy::diff(existing->options, desired);
         if (changes.empty())
             return pg::text_datum(server);
-        sql = "ALTER SERVER " + quote_ident(server) + " OPTIONS (";
+        sql = "ALTER SERVER " + pg::quote_ident(server) + " OPTIONS (";
         for (size_t i = 0; i < changes.size(); ++i) {
             const auto &ch = changes[i];
             sql += i ? ", " : "";
             if (ch.kind == plproxy::Change::drop)
-                sql += "DROP " + quote_ident(ch.name);
+                sql += "DROP " + pg::quote_ident(ch.name);
             else
-                sql += (ch.kind == plproxy::Change::add ? "ADD " : "SET ") + quote_ident(ch.name) + " " +
-                       quote_literal(ch.value);
+                sql += (ch.kind == plproxy::Change::add ? "ADD " : "SET ") + pg::quote_ident(ch.name) + " " +
+                       pg::quote_literal(ch.value);
         }
         sql += ")";
     }

@@ -25,6 +25,14 @@ Oid extension_owner() {
     });
 }
 
+std::string quote_ident(const std::string &s) {
+    return pg_call([&s]() noexcept { return quote_identifier(s.c_str()); });
+}
+
+std::string quote_literal(const std::string &s) {
+    return pg_call([&s]() noexcept { return quote_literal_cstr(s.c_str()); });
+}
+
 void execute_as(Oid role, const std::string &sql, const std::string *text_arg) {
     pg_call([role, &sql, text_arg]() noexcept {
         Oid save_user;

@@ -12,6 +12,11 @@ namespace shardroute::pg {
 // The role that owns the extension (and so its schema).
 Oid extension_owner();
 
+// An identifier and a literal quoted for generated SQL (quote_identifier,
+// quote_literal_cstr): every name and value shardroute writes into SQL text.
+std::string quote_ident(const std::string &s);
+std::string quote_literal(const std::string &s);
+
 // Runs `sql` (no result) through SPI as `role`, restoring the current user
 // afterwards. `text_arg`, when given, is $1 (text): values go as parameters, not
 // spliced into the SQL (nor into error contexts).

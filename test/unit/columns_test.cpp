@@ -174,7 +174,10 @@ TEST(columns_point_at_their_members) {
     CHECK(n.primary_node == std::optional<std::string>("pn"));
     CHECK(n.max_lag_us == std::optional<int64_t>(3) && n.max_lag_bytes == std::optional<int64_t>(4));
     CHECK(n.application_name == std::optional<std::string>("app"));
-    json cluster = {{"name", "c"}, {"shard_count", 8}, {"algorithm", "hashtext"}, {"proxy_node", "p"},
+    json cluster = {{"name", "c"},
+                    {"shard_count", 8},
+                    {"algorithm", "hashtext"},
+                    {"proxy_node", "p"},
                     {"standby_proxy_node", "sp"}};
     Cluster c = decode_cluster(cluster);
     CHECK(c.name == "c" && c.shard_count == 8 && c.algorithm == "hashtext");
