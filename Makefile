@@ -7,8 +7,8 @@
 
 EXTENSION  = shardroute
 MODULE_big = shardroute
-DATA       = sql/shardroute--1.0.sql sql/shardroute--1.1.sql sql/shardroute--1.2.sql \
-             sql/shardroute--1.0--1.1.sql sql/shardroute--1.1--1.2.sql
+DATA       = sql/shardroute--1.0.sql sql/shardroute--1.1.sql sql/shardroute--1.2.sql sql/shardroute--1.3.sql \
+             sql/shardroute--1.0--1.1.sql sql/shardroute--1.1--1.2.sql sql/shardroute--1.2--1.3.sql
 DOCS       = README.md
 PGFILEDESC = "shardroute - shard lookup and read routing for sharded PostgreSQL"
 

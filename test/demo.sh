@@ -33,6 +33,22 @@ demo_psql -c '\echo' -c '\echo --- 7. Replay paused on ucr_standby1 while the pr
     -c '\echo read-your-writes: after a write, pass pg_current_wal_lsn() and only nodes that replayed it qualify' \
     -c "SELECT shardroute.choose_read_node('ucr', pg_current_wal_lsn()) AS read_your_writes"
 demo_psql -v here="$work" -v port="$port" <"$repo/test/demo_plproxy.sql"
+
+step "online split of a partition database while a writer runs"
+demo_psql -v s2="$work/s2" -v s2port=$((port + 2)) <"$repo/test/demo_split_setup.sql"
+demo_psql -c 'CALL demo_writer(4)' &
+writer=$!
+sleep 1
+echo "fence_shards('commcarehq', 103, 204): writes to those shards are refused from now on"
+demo_psql -c "SELECT shardroute.fence_shards('commcarehq', 103, 204)" >/dev/null
+lsn=$(demo_psql -At -c 'SELECT pg_current_wal_flush_lsn()')
+echo "the copy replays this server's WAL up to $lsn, then is promoted (pg_promote)"
+wait_for "$work/s2" $((port + 2)) "SELECT pg_last_wal_replay_lsn() >= '$lsn'" t
+as_pg "$PG_BINDIR/psql" -X -q -h "$work/s2" -p $((port + 2)) -U postgres -d postgres -c 'SELECT pg_promote()' >/dev/null
+echo "one transaction: promote_standby('p1_copy', 'p1b'), assign_shards 103..204 to p1b, plproxy_sync, unfence_shards"
+demo_psql <"$repo/test/demo_split_switch.sql" >/dev/null
+wait "$writer" || die "the writer failed"
+demo_psql <"$repo/test/demo_split_report.sql"
 demo_psql <"$repo/test/demo_citus.sql"
 
 citus_status=$(bash test/citus/ensure_citus.sh) || die "the Citus build failed"
@@ -53,6 +69,6 @@ if [ "${citus_status#citus: installed}" != "$citus_status" ]; then
         -v w2="$work/w2" -v w2port=$((port + 5)) <"$repo/test/demo_citus_cluster.sql"
 else
     echo
-    echo "--- 11. Citus for real: skipped (${citus_status#citus: }); above, the dry run"
+    echo "--- 12. Citus for real: skipped (${citus_status#citus: }); above, the dry run"
 fi
 step "done: servers stopped, $work removed"

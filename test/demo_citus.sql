@@ -1,6 +1,6 @@
 \pset footer off
 \echo
-\echo '--- 9. Citus: the registration plan for a coordinator and two workers, as a dry run (works without Citus)'
+\echo '--- 10. Citus: the registration plan for a coordinator and two workers, as a dry run (works without Citus)'
 SELECT * FROM shardroute.import_django_settings($${"DATABASES": {
   "icds-ucr": {"HOST": "localhost", "PORT": "5600", "NAME": "commcare_ucr_citus", "ROLE": "citus_master"},
   "citus-ucr-worker1": {"HOST": "localhost", "PORT": "5601", "NAME": "commcare_ucr_citus", "ROLE": "citus_worker",
@@ -10,7 +10,7 @@ SELECT * FROM shardroute.import_django_settings($${"DATABASES": {
 SELECT * FROM shardroute.citus_register(dry_run => true);
 
 \echo
-\echo '--- 10. Preflight for create_distributed_table on Django models that broke on Citus'
+\echo '--- 11. Preflight for create_distributed_table on Django models that broke on Citus'
 CREATE TABLE auth_user (id serial PRIMARY KEY, username text);
 CREATE TABLE ads_company (id serial PRIMARY KEY, name varchar(512), created_at timestamptz, updated_at timestamptz);
 CREATE TABLE ads_campaign (id serial PRIMARY KEY, name varchar(512), company_id int NOT NULL REFERENCES ads_company (id),

@@ -2,7 +2,7 @@
 -- psql variables: coord, w1, w2 (socket directories), cport, w1port, w2port.
 \pset footer off
 \echo
-\echo '--- 11. Citus for real: the coordinator and two workers registered from the catalog'
+\echo '--- 12. Citus for real: the coordinator and two workers registered from the catalog'
 CREATE EXTENSION citus;
 CREATE EXTENSION shardroute;
 SELECT shardroute.add_node('ucr-coordinator', :'coord', :cport, 'postgres', citus_role => 'coordinator');
@@ -16,7 +16,7 @@ COMMIT;
 SELECT node, action FROM shardroute.citus_register();
 
 \echo
-\echo '--- 12. A distributed table; node_for_key runs on the workers (Citus pushes it down) and answers as the coordinator does'
+\echo '--- 13. A distributed table; node_for_key runs on the workers (Citus pushes it down) and answers as the coordinator does'
 CREATE TABLE form_data (doc_id text PRIMARY KEY, domain text);
 SELECT create_distributed_table('form_data', 'doc_id');
 INSERT INTO form_data SELECT 'doc-' || i, 'demo' FROM generate_series(1, 10000) i;
@@ -27,7 +27,7 @@ EXPLAIN (VERBOSE, COSTS OFF)
 SELECT shardroute.node_for_key('commcarehq', doc_id), count(*) FROM form_data GROUP BY 1;
 
 \echo
-\echo '--- 13. Shards 0-255 move to p2 on the coordinator; the next distributed query routes them there'
+\echo '--- 14. Shards 0-255 move to p2 on the coordinator; the next distributed query routes them there'
 SELECT shardroute.assign_shards('commcarehq', 'p2', 0, 255);
 SELECT shardroute.node_for_key('commcarehq', doc_id) AS partition_db, count(*) AS documents
   FROM form_data GROUP BY 1 ORDER BY 1;

@@ -14,7 +14,7 @@ SELECT shardroute.move_node('p' || i, :'here', :port) FROM generate_series(1, 5)
 SELECT (array_agg(o ORDER BY o) FILTER (WHERE o ~ '^p0000='))[1] AS first_partition_now
 FROM pg_foreign_server, unnest(srvoptions) o WHERE srvname = 'commcarehq';
 CREATE USER MAPPING FOR PUBLIC SERVER commcarehq;
-\set partition_ddl 'CREATE TABLE cases (case_id text PRIMARY KEY); GRANT ALL ON cases TO commcarehq; CREATE FUNCTION save_case(case_id text) RETURNS text LANGUAGE sql AS $$ INSERT INTO cases VALUES (case_id) RETURNING current_database()::text $$; CREATE FUNCTION list_cases() RETURNS TABLE (db text, case_id text) LANGUAGE sql AS $$ SELECT current_database()::text, case_id FROM cases $$;'
+\set partition_ddl 'CREATE EXTENSION shardroute; CREATE TABLE cases (case_id text PRIMARY KEY); GRANT ALL ON cases TO commcarehq; CREATE FUNCTION save_case(case_id text) RETURNS text LANGUAGE sql AS $$ INSERT INTO cases VALUES (case_id) RETURNING current_database()::text $$; CREATE FUNCTION list_cases() RETURNS TABLE (db text, case_id text) LANGUAGE sql AS $$ SELECT current_database()::text, case_id FROM cases $$;'
 \c commcarehq_p1
 :partition_ddl
 \c commcarehq_p2

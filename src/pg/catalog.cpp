@@ -285,12 +285,24 @@ SHARDROUTE_FUNCTION(shardroute_catalog_changed) {
     return PointerGetDatum(nullptr);
 }
 
-// AFTER each statement on citus_topology, on every node's placement of it (Citus
-// creates the trigger there): this node's lookup caches reload, since on a
-// Citus worker the topology is that copy.
-SHARDROUTE_FUNCTION(shardroute_citus_copy_changed) {
+namespace {
+Datum invalidate_trigger_table(FunctionCallInfo fcinfo) {
     TriggerData *td = trigger_data(fcinfo);
     Oid relid = RelationGetRelid(td->tg_relation);
     pg_call([relid]() noexcept { CacheInvalidateRelcacheByRelid(relid); });
     return PointerGetDatum(nullptr);
+}
+} // namespace
+
+// AFTER each statement on a table whose readers cache it (partition_fence):
+// every backend's cache of it reloads.
+SHARDROUTE_FUNCTION(shardroute_table_changed) {
+    return invalidate_trigger_table(fcinfo);
+}
+
+// AFTER each statement on citus_topology, on every node's placement of it (Citus
+// creates the trigger there): this node's lookup caches reload, since on a
+// Citus worker the topology is that copy.
+SHARDROUTE_FUNCTION(shardroute_citus_copy_changed) {
+    return invalidate_trigger_table(fcinfo);
 }

@@ -11,6 +11,8 @@
 #include "pg/datum.hpp"
 #include "pg/guard.hpp"
 #include "pg/run_as.hpp"
+#include "pg/settings.hpp"
+#include "topology/conninfo.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"
@@ -53,28 +55,22 @@ std::string conninfo_value(const std::string &v) {
     return out + "'";
 }
 
-// Every primary node of the cluster with its shards and the conninfo of its
-// first shard's PL/Proxy partition, plus the caller's user and password.
-std::vector<Partition> partitions(const pg::CatalogCache &cache, const std::string &cluster) {
-    if (!cache.topology.find_cluster(cluster))
-        throw Error(sqlstate::undefined_object, "cluster " + quoted_name(cluster) + " does not exist");
+// The cluster's PL/Proxy server, checked as PL/Proxy checks it (USAGE), and
+// the caller's credentials from its user mapping, as PL/Proxy connects: the
+// mapping's user and password, else the calling role's own name (never the
+// server's OS user); plus a bounded connection wait.
+struct ProxyServer {
+    ForeignServer *server;
+    std::string credentials;
+};
+
+ProxyServer proxy_server(const std::string &cluster) {
     ForeignServer *server =
         pg::pg_call([&cluster]() noexcept { return GetForeignServerByName(cluster.c_str(), true); });
     if (!server)
         throw Error(sqlstate::undefined_object, "PL/Proxy server " + quoted_name(cluster) + " does not exist", {},
                     "Create it with shardroute.plproxy_sync(" + quoted_name(cluster) + ").");
-    std::map<int, std::string> by_shard;
-    ListCell *cell;
-    foreach (cell, server->options) {
-        auto *def = static_cast<DefElem *>(lfirst(cell));
-        std::string name = def->defname;
-        if (name.size() < 2 || name.size() > 10 || name[0] != 'p' ||
-            name.find_first_not_of("0123456789", 1) != std::string::npos)
-            continue;
-        by_shard[std::stoi(name.substr(1))] = pg::pg_call([def]() noexcept { return defGetString(def); });
-    }
     Oid serverid = server->serverid;
-    // as PL/Proxy: the caller needs USAGE on the server
     bool usage = pg::pg_call(
         [serverid]() noexcept { return pg_foreign_server_aclcheck(serverid, GetUserId(), ACL_USAGE) == ACLCHECK_OK; });
     if (!usage)
@@ -85,10 +81,9 @@ std::vector<Partition> partitions(const pg::CatalogCache &cache, const std::stri
         // GetUserMapping raises when there is none: PL/Proxy needs one too
         return GetUserMapping(user, serverid);
     });
-    // as PL/Proxy: the mapping's user and password, else the calling role's
-    // own name (never the server's OS user); a bounded connection wait
     std::string credentials = " connect_timeout=10";
     bool has_user = false;
+    ListCell *cell;
     foreach (cell, mapping->options) {
         auto *def = static_cast<DefElem *>(lfirst(cell));
         std::string key = def->defname;
@@ -100,6 +95,26 @@ std::vector<Partition> partitions(const pg::CatalogCache &cache, const std::stri
     if (!has_user)
         credentials +=
             " user=" + conninfo_value(pg::pg_call([]() noexcept { return GetUserNameFromId(GetUserId(), false); }));
+    return ProxyServer{server, credentials};
+}
+
+// Every primary node of the cluster with its shards and the conninfo of its
+// first shard's PL/Proxy partition, plus the caller's user and password.
+std::vector<Partition> partitions(const pg::CatalogCache &cache, const std::string &cluster) {
+    if (!cache.topology.find_cluster(cluster))
+        throw Error(sqlstate::undefined_object, "cluster " + quoted_name(cluster) + " does not exist");
+    ProxyServer proxy = proxy_server(cluster);
+    std::map<int, std::string> by_shard;
+    ListCell *cell;
+    foreach (cell, proxy.server->options) {
+        auto *def = static_cast<DefElem *>(lfirst(cell));
+        std::string name = def->defname;
+        if (name.size() < 2 || name.size() > 10 || name[0] != 'p' ||
+            name.find_first_not_of("0123456789", 1) != std::string::npos)
+            continue;
+        by_shard[std::stoi(name.substr(1))] = pg::pg_call([def]() noexcept { return defGetString(def); });
+    }
+    const std::string &credentials = proxy.credentials;
     // The server must agree with the catalog: every shard of a node reaches one
     // database, and no two nodes reach the same one. Otherwise (a change not yet
     // synced, a hand-edited server) "node X" could be another node's database.
@@ -204,6 +219,63 @@ std::string shard_expression(PGconn *conn, const Partition &p, const std::string
     return fmt::format("({} & {})", hash, c.shard_count - 1);
 }
 
+// A node of the catalog, reached as PL/Proxy on this server reaches it (its
+// plproxy_host when set), with the caller's credentials for the cluster's
+// PL/Proxy server. Fencing uses it: the node may own no shard any more (its
+// shards just moved), so its conninfo comes from the catalog, not the server.
+Partition catalog_partition(const pg::CatalogCache &cache, const std::string &cluster, const std::string &node) {
+    if (!cache.topology.find_cluster(cluster))
+        throw Error(sqlstate::undefined_object, "cluster " + quoted_name(cluster) + " does not exist");
+    const topology::Node *n = cache.topology.find_node(node);
+    if (!n)
+        throw Error(sqlstate::undefined_object, "node " + quoted_name(node) + " does not exist");
+    if (n->is_standby())
+        throw Error(sqlstate::object_not_in_prerequisite_state,
+                    "node " + quoted_name(node) + " is a standby: its database is read-only", {},
+                    "Record its promotion first with shardroute.promote_standby().");
+    return Partition{node, topology::plproxy_conninfo(*n) + proxy_server(cluster).credentials, {}};
+}
+
+std::vector<int> int_array(ArrayType *array) {
+    Datum *values;
+    bool *nulls;
+    int n;
+    pg::pg_call([&]() noexcept { deconstruct_array(array, INT4OID, 4, true, 'i', &values, &nulls, &n); });
+    std::vector<int> out;
+    for (int i = 0; i < n; ++i)
+        if (!nulls[i])
+            out.push_back(DatumGetInt32(values[i]));
+    return out;
+}
+
+std::vector<std::string> text_array(ArrayType *array) {
+    Datum *values;
+    bool *nulls;
+    int n;
+    pg::pg_call([&]() noexcept { deconstruct_array(array, TEXTOID, -1, false, 'i', &values, &nulls, &n); });
+    std::vector<std::string> out;
+    for (int i = 0; i < n; ++i)
+        if (!nulls[i])
+            out.emplace_back(pg::text_view(DatumGetTextPP(values[i])));
+    return out;
+}
+
+// '{1,2,3}'::pg_catalog.int4[]
+std::string int_array_sql(const std::vector<int> &values) {
+    std::string list;
+    for (int v : values)
+        list += (list.empty() ? "" : ",") + std::to_string(v);
+    return "'{" + list + "}'::pg_catalog.int4[]";
+}
+
+// ARRAY['a', 'b']::pg_catalog.<type>[]
+std::string literal_array_sql(const std::vector<std::string> &values, const char *type) {
+    std::string list;
+    for (const auto &v : values)
+        list += (list.empty() ? "" : ", ") + pg::quote_literal(v);
+    return fmt::format("ARRAY[{}]::pg_catalog.{}[]", list, type);
+}
+
 } // namespace
 
 // _partition_counts(cluster, table_name, key_column) -> (node, shard, rows):
@@ -249,16 +321,7 @@ SHARDROUTE_FUNCTION(shardroute_partition_delete) {
     const pg::CatalogCache &cache = pg::catalog(); // may ereport: before any C++ object exists
     std::string cluster(pg::text_view(cluster_arg)), node(pg::text_view(node_arg)),
         table_name(pg::text_view(table_arg)), key(pg::text_view(key_arg));
-    std::vector<int> shards;
-    {
-        Datum *values;
-        bool *nulls;
-        int n;
-        pg::pg_call([&]() noexcept { deconstruct_array(shards_array, INT4OID, 4, true, 'i', &values, &nulls, &n); });
-        for (int i = 0; i < n; ++i)
-            if (!nulls[i])
-                shards.push_back(DatumGetInt32(values[i]));
-    }
+    std::vector<int> shards = int_array(shards_array);
     if (batch <= 0)
         throw Error(sqlstate::invalid_parameter_value, "batch_size must be positive");
     const auto *found = cache.topology.find_cluster(cluster);
@@ -292,4 +355,52 @@ SHARDROUTE_FUNCTION(shardroute_partition_delete) {
     }
     throw Error(sqlstate::undefined_object,
                 "node " + quoted_name(node) + " holds no shard of cluster " + quoted_name(cluster));
+}
+
+// _fence_push(cluster, node, shards, tables, key_columns) -> shards fenced: on
+// the node's database, fences the shards (_fence_local, committed there), then
+// waits for the transactions that were writing the tables (_fence_wait).
+SHARDROUTE_FUNCTION(shardroute_fence_push) {
+    // arguments first: detoasting may ereport
+    text *cluster_arg = PG_GETARG_TEXT_PP(0), *node_arg = PG_GETARG_TEXT_PP(1);
+    ArrayType *shards_array = PG_GETARG_ARRAYTYPE_P(2), *tables_array = PG_GETARG_ARRAYTYPE_P(3),
+              *keys_array = PG_GETARG_ARRAYTYPE_P(4);
+    const pg::CatalogCache &cache = pg::catalog(); // may ereport: before any C++ object exists
+    std::string cluster(pg::text_view(cluster_arg)), node(pg::text_view(node_arg));
+    std::vector<int> shards = int_array(shards_array);
+    std::vector<std::string> tables = text_array(tables_array), keys = text_array(keys_array);
+    Partition p = catalog_partition(cache, cluster, node);
+    const topology::Cluster c = *cache.topology.find_cluster(cluster);
+    Conn conn = connect(p);
+    std::string regclasses = literal_array_sql(tables, "regclass");
+    Res fenced = run(conn.get(), p,
+                     fmt::format("SELECT shardroute._fence_local({}, {}, {}, {}, {}, {})", pg::quote_literal(cluster),
+                                 c.shard_count, pg::quote_literal(c.algorithm), int_array_sql(shards), regclasses,
+                                 literal_array_sql(keys, "text")));
+    Res ended =
+        run(conn.get(), p, fmt::format("SELECT shardroute._fence_wait({}, {})", regclasses, pg::fence_timeout_ms));
+    std::string count = PQgetvalue(ended.get(), 0, 0);
+    if (count != "0") {
+        std::string message = "fence on node " + quoted_name(node) + ": ended " + count +
+                              " transaction(s) still writing after shardroute.fence_timeout";
+        pg::pg_call([&message]() noexcept { ereport(NOTICE, errmsg_internal("%s", message.c_str())); });
+    }
+    return Int32GetDatum(std::stoi(PQgetvalue(fenced.get(), 0, 0)));
+}
+
+// _unfence_push(cluster, node, owned, moved) -> fences lifted: on the node's
+// database, lifts the fences of the shards it owns, marks the others moved.
+SHARDROUTE_FUNCTION(shardroute_unfence_push) {
+    // arguments first: detoasting may ereport
+    text *cluster_arg = PG_GETARG_TEXT_PP(0), *node_arg = PG_GETARG_TEXT_PP(1);
+    ArrayType *owned_array = PG_GETARG_ARRAYTYPE_P(2), *moved_array = PG_GETARG_ARRAYTYPE_P(3);
+    const pg::CatalogCache &cache = pg::catalog(); // may ereport: before any C++ object exists
+    std::string cluster(pg::text_view(cluster_arg)), node(pg::text_view(node_arg));
+    std::vector<int> owned = int_array(owned_array), moved = int_array(moved_array);
+    Partition p = catalog_partition(cache, cluster, node);
+    Conn conn = connect(p);
+    Res lifted = run(conn.get(), p,
+                     fmt::format("SELECT shardroute._unfence_local({}, {}, {})", pg::quote_literal(cluster),
+                                 int_array_sql(owned), int_array_sql(moved)));
+    return Int32GetDatum(std::stoi(PQgetvalue(lifted.get(), 0, 0)));
 }

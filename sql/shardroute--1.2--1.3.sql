@@ -1,0 +1,256 @@
+-- shardroute 1.2 -> 1.3: fencing for online moves and splits. test/t/010_upgrade.pl
+-- checks that the result equals a fresh install of 1.3, member by member.
+\echo Use "ALTER EXTENSION shardroute UPDATE TO '1.3'" to load this file. \quit
+
+-- This session must run the library installed with this script: a server that
+-- preloads shardroute (or a session that already called it) keeps the old one
+-- until it restarts, and the old one has no fence guard.
+DO $$
+BEGIN
+    CREATE FUNCTION pg_temp.shardroute_library_check() RETURNS trigger
+        AS 'MODULE_PATHNAME', 'shardroute_fence_guard' LANGUAGE C;
+    DROP FUNCTION pg_temp.shardroute_library_check();
+EXCEPTION WHEN undefined_function THEN
+    RAISE EXCEPTION 'this session runs an older shardroute library than the one installed'
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+        HINT = 'Restart the server if it preloads shardroute (shared_preload_libraries), else open a new session; then ALTER EXTENSION shardroute UPDATE.';
+END $$;
+
+------------------------------------------------------------------------------
+-- Fencing (1.3): the shards being moved stop taking writes, on the partition
+-- databases themselves, for the seconds of the switch.
+--
+-- On the proxy, shard_fence records what is fenced and on which node the fence
+-- was placed. On each partition database, partition_fence holds that node's own
+-- fences, and the trigger shardroute_fence on every sharded table refuses writes
+-- to them (SQLSTATE 25006): 'fenced' refuses every write, 'moved' (a shard that
+-- moved away, whose rows here are misplaced copies) refuses INSERT and UPDATE.
+------------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.shard_fence (
+    cluster text NOT NULL REFERENCES @extschema@.shard_cluster (name) ON UPDATE CASCADE ON DELETE CASCADE,
+    shard int4 NOT NULL CHECK (shard >= 0),
+    node text NOT NULL,
+    fenced_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (cluster, shard)
+);
+COMMENT ON TABLE @extschema@.shard_fence IS
+'On the proxy: the fenced shards of each cluster (fence_shards), with the node that owned each one when it was fenced, where the fence was placed.';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.shard_fence', '');
+REVOKE ALL ON @extschema@.shard_fence FROM PUBLIC;
+GRANT SELECT ON @extschema@.shard_fence TO PUBLIC;
+
+CREATE VIEW @extschema@.fences AS
+SELECT f.cluster, min(f.shard) AS first_shard, max(f.shard) AS last_shard, f.node, min(f.fenced_at) AS fenced_at
+  FROM (SELECT s.*, s.shard - row_number() OVER (PARTITION BY s.cluster, s.node ORDER BY s.shard) AS run
+          FROM @extschema@.shard_fence s) f
+ GROUP BY f.cluster, f.node, f.run;
+COMMENT ON VIEW @extschema@.fences IS 'The fenced shards as ranges: cluster, first_shard, last_shard, the node the fence is on, since when.';
+GRANT SELECT ON @extschema@.fences TO PUBLIC;
+
+CREATE TABLE @extschema@.partition_fence (
+    cluster text NOT NULL,
+    shard int4 NOT NULL,
+    shard_count int4 NOT NULL CHECK (shard_count > 0 AND shard_count & (shard_count - 1) = 0),
+    algorithm text NOT NULL,
+    kind text NOT NULL CHECK (kind IN ('fenced', 'moved')),
+    since timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (cluster, shard),
+    CHECK (shard >= 0 AND shard < shard_count)
+);
+COMMENT ON TABLE @extschema@.partition_fence IS
+'On a partition database: the shards whose writes the shardroute_fence triggers refuse here. fenced: every write (a move is under way); moved: INSERT and UPDATE (the shard lives elsewhere now; DELETE stays allowed for the clean-up). Written by the proxy (fence_shards, unfence_shards).';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.partition_fence', '');
+REVOKE ALL ON @extschema@.partition_fence FROM PUBLIC;
+GRANT SELECT ON @extschema@.partition_fence TO PUBLIC;
+
+-- every backend's fence cache reloads after any change
+CREATE FUNCTION @extschema@._fence_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'shardroute_table_changed' LANGUAGE C;
+CREATE TRIGGER fence_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.partition_fence
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._fence_changed();
+
+-- BEFORE INSERT OR UPDATE OR DELETE, each row, on a sharded table of a partition
+-- database; arguments: cluster, key column.
+CREATE FUNCTION @extschema@.fence_guard() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'shardroute_fence_guard' LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.fence_guard() IS
+'Trigger of the sharded tables on a partition database (created by fence_shards): refuses writes to the shards partition_fence lists, with SQLSTATE 25006.';
+
+-- On a partition database, called by the proxy's fence_shards: fences the
+-- shards here and puts the guard on each table. The caller (the role the proxy
+-- connects as) needs the TRIGGER privilege on the tables.
+CREATE FUNCTION @extschema@._fence_local(cluster text, shard_count int4, algorithm text, shards int4[],
+                                         tables regclass[], key_columns text[]) RETURNS int4
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    i int4;
+    args bytea;
+BEGIN
+    IF coalesce(cardinality(tables), 0) <> coalesce(cardinality(key_columns), 0) THEN
+        RAISE EXCEPTION 'tables and key_columns differ in length' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR i IN 1 .. coalesce(cardinality(tables), 0) LOOP
+        IF NOT has_table_privilege(session_user, tables[i], 'TRIGGER') THEN
+            RAISE EXCEPTION 'permission denied to fence table %', tables[i] USING ERRCODE = 'insufficient_privilege',
+                HINT = 'The role the proxy connects as needs the TRIGGER privilege on the sharded tables.';
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = tables[i] AND a.attname = key_columns[i]
+                          AND a.attnum > 0 AND NOT a.attisdropped) THEN
+            RAISE EXCEPTION 'table % has no column "%"', tables[i], key_columns[i] USING ERRCODE = 'undefined_column';
+        END IF;
+        args := convert_to(_fence_local.cluster, getdatabaseencoding()) || '\x00'::bytea
+                || convert_to(key_columns[i], getdatabaseencoding()) || '\x00'::bytea;
+        IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = tables[i] AND t.tgname = 'shardroute_fence'
+                          AND t.tgargs = args AND t.tgenabled <> 'D') THEN
+            EXECUTE format('CREATE OR REPLACE TRIGGER shardroute_fence BEFORE INSERT OR UPDATE OR DELETE ON %s '
+                           'FOR EACH ROW EXECUTE FUNCTION shardroute.fence_guard(%L, %L)',
+                           tables[i], _fence_local.cluster, key_columns[i]);
+        END IF;
+    END LOOP;
+    INSERT INTO shardroute.partition_fence AS f (cluster, shard, shard_count, algorithm, kind)
+    SELECT _fence_local.cluster, s, _fence_local.shard_count, _fence_local.algorithm, 'fenced'
+      FROM unnest(shards) s WHERE s IS NOT NULL
+    ON CONFLICT ON CONSTRAINT partition_fence_pkey DO UPDATE
+       SET kind = 'fenced', shard_count = excluded.shard_count, algorithm = excluded.algorithm, since = now();
+    RETURN coalesce(cardinality(shards), 0);
+END $$;
+
+-- On a partition database, after _fence_local committed: waits for every
+-- transaction that held a write lock on the tables then (it may have written a
+-- fenced shard before the fence), ending those still open after timeout_ms.
+-- Returns how many were ended. Transactions that start later see the fence.
+CREATE FUNCTION @extschema@._fence_wait(tables regclass[], timeout_ms int4) RETURNS int4
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    writers text[];
+    deadline timestamptz := clock_timestamp() + make_interval(secs => timeout_ms / 1000.0);
+    ended int4 := 0;
+    p int4;
+BEGIN
+    SELECT array_agg(DISTINCT l.virtualtransaction) INTO writers
+      FROM pg_locks l
+     WHERE l.locktype = 'relation' AND l.relation = ANY (tables) AND l.granted AND l.pid <> pg_backend_pid()
+       AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+       AND l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock');
+    LOOP
+        EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'virtualxid' AND l.virtualxid = ANY (writers));
+        IF clock_timestamp() >= deadline THEN
+            FOR p IN SELECT DISTINCT l.pid FROM pg_locks l
+                      WHERE l.locktype = 'virtualxid' AND l.virtualxid = ANY (writers) AND l.pid IS NOT NULL LOOP
+                IF pg_terminate_backend(p, 5000) THEN
+                    ended := ended + 1;
+                END IF;
+            END LOOP;
+            deadline := 'infinity';
+        END IF;
+        PERFORM pg_sleep(0.005);
+    END LOOP;
+    RETURN ended;
+END $$;
+
+-- On a partition database, called by the proxy's unfence_shards: lifts the
+-- fence of the shards this node owns now, and turns the others into 'moved'.
+CREATE FUNCTION @extschema@._unfence_local(cluster text, owned int4[], moved int4[]) RETURNS int4
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    lifted int4;
+BEGIN
+    DELETE FROM shardroute.partition_fence f WHERE f.cluster = _unfence_local.cluster AND f.shard = ANY (owned);
+    GET DIAGNOSTICS lifted = ROW_COUNT;
+    UPDATE shardroute.partition_fence f SET kind = 'moved', since = now()
+     WHERE f.cluster = _unfence_local.cluster AND f.shard = ANY (moved) AND f.kind <> 'moved';
+    RETURN lifted;
+END $$;
+
+-- On the proxy: the remote halves, through the cluster's PL/Proxy user mapping.
+CREATE FUNCTION @extschema@._fence_push(cluster text, node text, shards int4[], tables text[], key_columns text[])
+    RETURNS int4 AS 'MODULE_PATHNAME', 'shardroute_fence_push' LANGUAGE C VOLATILE STRICT;
+CREATE FUNCTION @extschema@._unfence_push(cluster text, node text, owned int4[], moved int4[])
+    RETURNS int4 AS 'MODULE_PATHNAME', 'shardroute_unfence_push' LANGUAGE C VOLATILE STRICT;
+
+CREATE FUNCTION @extschema@.fence_shards(cluster text, first_shard int4, last_shard int4) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    c shardroute.shard_cluster;
+    n record;
+    tables text[];
+    keys text[];
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    SELECT * INTO c FROM shardroute.shard_cluster s WHERE s.name = fence_shards.cluster;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'cluster "%" does not exist', shardroute._shown(fence_shards.cluster)
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    IF first_shard IS NULL OR last_shard IS NULL OR first_shard < 0 OR last_shard >= c.shard_count
+       OR first_shard > last_shard THEN
+        RAISE EXCEPTION 'shards % to % are not a range of cluster "%"', first_shard, last_shard, c.name
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Its shards are 0 to %s.', c.shard_count - 1);
+    END IF;
+    IF EXISTS (SELECT 1 FROM generate_series(first_shard, last_shard) s
+                WHERE NOT EXISTS (SELECT 1 FROM shardroute.shard_range r
+                                   WHERE r.cluster = c.name AND s BETWEEN r.first_shard AND r.last_shard)) THEN
+        RAISE EXCEPTION 'shards % to % of cluster "%" are not all assigned', first_shard, last_shard, c.name
+            USING ERRCODE = 'object_not_in_prerequisite_state', HINT = 'Assign them with shardroute.assign_shards() first.';
+    END IF;
+    SELECT array_agg(t.table_name ORDER BY t.table_name), array_agg(t.key_column ORDER BY t.table_name)
+      INTO tables, keys FROM shardroute.sharded_table t WHERE t.cluster = c.name;
+    IF tables IS NULL THEN
+        RAISE EXCEPTION 'cluster "%" has no sharded tables', c.name USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'Register the tables a fence protects with shardroute.add_sharded_table().';
+    END IF;
+    INSERT INTO shardroute.shard_fence (cluster, shard, node)
+    SELECT c.name, s, r.node FROM generate_series(first_shard, last_shard) s
+      JOIN shardroute.shard_range r ON r.cluster = c.name AND s BETWEEN r.first_shard AND r.last_shard
+    ON CONFLICT ON CONSTRAINT shard_fence_pkey DO NOTHING;
+    -- on each owner's database, then wait there for the writers already under way
+    FOR n IN SELECT f.node, array_agg(f.shard ORDER BY f.shard) AS shards FROM shardroute.shard_fence f
+              WHERE f.cluster = c.name AND f.shard BETWEEN first_shard AND last_shard
+              GROUP BY f.node ORDER BY f.node LOOP
+        PERFORM shardroute._fence_push(c.name, n.node, n.shards, tables, keys);
+    END LOOP;
+END $$;
+COMMENT ON FUNCTION @extschema@.fence_shards(text, int4, int4) IS
+'Fences shards first_shard..last_shard for a move: on the database of each node that owns them, writes to their rows in the sharded tables fail at once with SQLSTATE 25006 (retry later); reads and other shards are untouched. Returns once every transaction that could have written them before the fence has ended (those still open after shardroute.fence_timeout are terminated). Takes effect on the partition databases at once, whatever becomes of the calling transaction.';
+
+CREATE FUNCTION @extschema@.unfence_shards(cluster text, first_shard int4, last_shard int4) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    n record;
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    IF NOT EXISTS (SELECT 1 FROM shardroute.shard_cluster s WHERE s.name = unfence_shards.cluster) THEN
+        RAISE EXCEPTION 'cluster "%" does not exist', shardroute._shown(unfence_shards.cluster)
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    -- every node that holds fences of these shards: where they were placed, and
+    -- the shards' owners now (a promoted copy holds its primary's fences)
+    FOR n IN WITH f AS (
+                 SELECT s.shard, s.node AS fenced_on,
+                        (SELECT r.node FROM shardroute.shard_range r WHERE r.cluster = s.cluster
+                            AND s.shard BETWEEN r.first_shard AND r.last_shard) AS owner
+                   FROM shardroute.shard_fence s
+                  WHERE s.cluster = unfence_shards.cluster AND s.shard BETWEEN first_shard AND last_shard),
+             places AS (SELECT fenced_on AS node FROM f UNION SELECT owner FROM f WHERE owner IS NOT NULL)
+             SELECT p.node, coalesce(array_agg(f.shard ORDER BY f.shard) FILTER (WHERE f.owner = p.node), '{}') AS owned,
+                    coalesce(array_agg(f.shard ORDER BY f.shard)
+                             FILTER (WHERE f.fenced_on = p.node AND f.owner IS DISTINCT FROM p.node), '{}') AS moved,
+                    EXISTS (SELECT 1 FROM shardroute.node x WHERE x.name = p.node) AS known
+               FROM places p, f GROUP BY p.node ORDER BY p.node LOOP
+        IF n.known THEN
+            PERFORM shardroute._unfence_push(unfence_shards.cluster, n.node, n.owned, n.moved);
+        ELSE
+            RAISE NOTICE 'node "%" is no longer in the catalog: its database keeps its fences', n.node;
+        END IF;
+    END LOOP;
+    DELETE FROM shardroute.shard_fence s
+     WHERE s.cluster = unfence_shards.cluster AND s.shard BETWEEN first_shard AND last_shard;
+END $$;
+COMMENT ON FUNCTION @extschema@.unfence_shards(text, int4, int4) IS
+'Ends the fence of shards first_shard..last_shard: their owners take writes again; a node that fenced them but no longer owns them keeps refusing INSERT and UPDATE on them (its rows are misplaced copies: delete_misplaced_rows() removes them). Run it after the move''s assign_shards/move_node and plproxy_sync, in the same transaction.';
+
+REVOKE EXECUTE ON FUNCTION @extschema@.fence_shards(text, int4, int4), @extschema@.unfence_shards(text, int4, int4),
+    @extschema@._fence_push(text, text, int4[], text[], text[]), @extschema@._unfence_push(text, text, int4[], int4[]),
+    @extschema@._fence_local(text, int4, text, int4[], regclass[], text[]), @extschema@._fence_wait(regclass[], int4),
+    @extschema@._unfence_local(text, int4[], int4[]), @extschema@._fence_changed(), @extschema@.fence_guard() FROM PUBLIC;
