@@ -42,14 +42,17 @@ SELECT * FROM shardroute.shard_distribution('fleet');
 SELECT * FROM shardroute.misplaced_rows('no_such_cluster');
 CALL shardroute.delete_misplaced_rows('fleet', 0);
 -- the deletion itself never takes a shard its node owns, whatever it is asked
-SELECT shardroute._partition_delete('fleet', 'f1', 'public.form_data', 'doc_id', ARRAY[0, 9], 10);
+SELECT shardroute._partition_delete('fleet', 'f1', 'public.form_data', 'doc_id', ARRAY[0, 9], 10, 0, 0);
 -- not executable by PUBLIC
 SELECT p::regprocedure, has_function_privilege('public', p, 'EXECUTE') AS public_can_execute
   FROM unnest(ARRAY['shardroute.promote_standby(text, text)', 'shardroute.add_sharded_table(text, text, text)',
                     'shardroute.drop_sharded_table(text, text)', 'shardroute.shard_distribution(text, text)',
                     'shardroute.misplaced_rows(text)', 'shardroute.delete_misplaced_rows(text, int)',
                     'shardroute._partition_counts(text, text, text)',
-                    'shardroute._partition_delete(text, text, text, text, int4[], int4)']::regprocedure[]) p;
+                    'shardroute._partition_delete(text, text, text, text, int4[], int4, int8, int8)',
+                    'shardroute.fence_shards(text, int4, int4)', 'shardroute.unfence_shards(text, int4, int4)',
+                    'shardroute._fence_local(text, int4, text, int4[], regclass[], text[])',
+                    'shardroute._fence_wait(regclass[], int4)', 'shardroute._unfence_local(text, int4[], int4[])']::regprocedure[]) p;
 -- clean up
 BEGIN;
 SELECT shardroute.drop_read_group('fleet_reads');

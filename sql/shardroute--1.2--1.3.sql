@@ -16,6 +16,58 @@ EXCEPTION WHEN undefined_function THEN
         HINT = 'Restart the server if it preloads shardroute (shared_preload_libraries), else open a new session; then ALTER EXTENSION shardroute UPDATE.';
 END $$;
 
+-- The misplaced-row clean-up deletes by heap block ranges (one scan in all,
+-- however many batches) and counts rows per shard in one pass.
+DROP FUNCTION @extschema@._partition_delete(text, text, text, text, int4[], int4);
+CREATE FUNCTION @extschema@._partition_delete(cluster text, node text, table_name text, key_column text,
+                                              shards int4[], batch int4, from_block int8, misplaced int8,
+                                              OUT deleted int8, OUT next_block int8)
+    AS 'MODULE_PATHNAME', 'shardroute_partition_delete' LANGUAGE C VOLATILE STRICT;
+-- on the partition databases: rows per shard in one pass (_partition_counts)
+CREATE FUNCTION @extschema@._shard_counts_accum(state internal, hash int4, shard_count int4) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shardroute_shard_counts_accum' LANGUAGE C;
+CREATE FUNCTION @extschema@._shard_counts_final(state internal) RETURNS int8[]
+    AS 'MODULE_PATHNAME', 'shardroute_shard_counts_final' LANGUAGE C;
+CREATE AGGREGATE @extschema@._shard_counts(hash int4, shard_count int4) (
+    SFUNC = @extschema@._shard_counts_accum, STYPE = internal, FINALFUNC = @extschema@._shard_counts_final);
+COMMENT ON AGGREGATE @extschema@._shard_counts(int4, int4) IS
+'Rows per shard as an int8[] of shard_count cells (cell i = shard i - 1), from each row''s shard hash.';
+CREATE OR REPLACE PROCEDURE @extschema@.delete_misplaced_rows(cluster text, batch_size int DEFAULT 10000)
+LANGUAGE plpgsql AS $$
+DECLARE
+    m record;
+    b record;
+    total int8;
+    next_block int8;
+BEGIN
+    IF batch_size IS NULL OR batch_size <= 0 THEN
+        RAISE EXCEPTION 'batch_size must be positive' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    COMMIT;  -- fails here, before any remote delete, when CALLed inside a transaction block
+    FOR m IN SELECT r.node, r.table_name, t.key_column, array_agg(r.shard ORDER BY r.shard) AS shards, sum(r.rows) AS rows
+               FROM shardroute.misplaced_rows(delete_misplaced_rows.cluster) r
+               JOIN shardroute.sharded_table t ON t.cluster = delete_misplaced_rows.cluster AND t.table_name = r.table_name
+              GROUP BY 1, 2, 3 ORDER BY 1, 2 LOOP
+        total := 0;
+        next_block := 0;
+        LOOP
+            -- each batch re-checks ownership against the catalog as it is now
+            SELECT * INTO b FROM shardroute._partition_delete(delete_misplaced_rows.cluster, m.node, m.table_name,
+                m.key_column, ARRAY(SELECT s FROM unnest(m.shards) s
+                                     WHERE shardroute.node_for_shard(delete_misplaced_rows.cluster, s) IS DISTINCT FROM m.node),
+                batch_size, next_block, m.rows::int8);
+            total := total + b.deleted;
+            next_block := b.next_block;
+            RAISE NOTICE 'node %, table %: % of % misplaced rows deleted', m.node, m.table_name, total, m.rows;
+            COMMIT;
+            EXIT WHEN next_block < 0;
+        END LOOP;
+    END LOOP;
+END $$;
+COMMENT ON PROCEDURE @extschema@.delete_misplaced_rows(text, int) IS
+'Deletes the rows misplaced_rows() reports, on each partition database in batches of about batch_size rows read (a range of heap blocks per statement), committing between batches (CALL it outside a transaction block) with a NOTICE per batch; never a row of a shard the node owns. Interrupted, CALL it again: it starts from what is left.';
+REVOKE EXECUTE ON FUNCTION @extschema@._partition_delete(text, text, text, text, int4[], int4, int8, int8) FROM PUBLIC;
+
 ------------------------------------------------------------------------------
 -- Fencing (1.3): the shards being moved stop taking writes, on the partition
 -- databases themselves, for the seconds of the switch.

@@ -901,8 +901,18 @@ CREATE FUNCTION @extschema@._partition_counts(cluster text, table_name text, key
 RETURNS TABLE (node text, shard text, rows text)
     AS 'MODULE_PATHNAME', 'shardroute_partition_counts' LANGUAGE C VOLATILE STRICT;
 CREATE FUNCTION @extschema@._partition_delete(cluster text, node text, table_name text, key_column text,
-                                              shards int4[], batch int4) RETURNS int8
+                                              shards int4[], batch int4, from_block int8, misplaced int8,
+                                              OUT deleted int8, OUT next_block int8)
     AS 'MODULE_PATHNAME', 'shardroute_partition_delete' LANGUAGE C VOLATILE STRICT;
+-- on the partition databases: rows per shard in one pass (_partition_counts)
+CREATE FUNCTION @extschema@._shard_counts_accum(state internal, hash int4, shard_count int4) RETURNS internal
+    AS 'MODULE_PATHNAME', 'shardroute_shard_counts_accum' LANGUAGE C;
+CREATE FUNCTION @extschema@._shard_counts_final(state internal) RETURNS int8[]
+    AS 'MODULE_PATHNAME', 'shardroute_shard_counts_final' LANGUAGE C;
+CREATE AGGREGATE @extschema@._shard_counts(hash int4, shard_count int4) (
+    SFUNC = @extschema@._shard_counts_accum, STYPE = internal, FINALFUNC = @extschema@._shard_counts_final);
+COMMENT ON AGGREGATE @extschema@._shard_counts(int4, int4) IS
+'Rows per shard as an int8[] of shard_count cells (cell i = shard i - 1), from each row''s shard hash.';
 
 -- (plpgsql cannot name an input and an output column alike, as the API does)
 CREATE FUNCTION @extschema@._shard_distribution(cluster text, only_table text)
@@ -945,8 +955,9 @@ CREATE PROCEDURE @extschema@.delete_misplaced_rows(cluster text, batch_size int 
 LANGUAGE plpgsql AS $$
 DECLARE
     m record;
-    deleted int8;
+    b record;
     total int8;
+    next_block int8;
 BEGIN
     IF batch_size IS NULL OR batch_size <= 0 THEN
         RAISE EXCEPTION 'batch_size must be positive' USING ERRCODE = 'invalid_parameter_value';
@@ -957,24 +968,26 @@ BEGIN
                JOIN shardroute.sharded_table t ON t.cluster = delete_misplaced_rows.cluster AND t.table_name = r.table_name
               GROUP BY 1, 2, 3 ORDER BY 1, 2 LOOP
         total := 0;
+        next_block := 0;
         LOOP
             -- each batch re-checks ownership against the catalog as it is now
-            deleted := shardroute._partition_delete(delete_misplaced_rows.cluster, m.node, m.table_name, m.key_column,
-                ARRAY(SELECT s FROM unnest(m.shards) s
-                       WHERE shardroute.node_for_shard(delete_misplaced_rows.cluster, s) IS DISTINCT FROM m.node),
-                batch_size);
-            total := total + deleted;
+            SELECT * INTO b FROM shardroute._partition_delete(delete_misplaced_rows.cluster, m.node, m.table_name,
+                m.key_column, ARRAY(SELECT s FROM unnest(m.shards) s
+                                     WHERE shardroute.node_for_shard(delete_misplaced_rows.cluster, s) IS DISTINCT FROM m.node),
+                batch_size, next_block, m.rows::int8);
+            total := total + b.deleted;
+            next_block := b.next_block;
             RAISE NOTICE 'node %, table %: % of % misplaced rows deleted', m.node, m.table_name, total, m.rows;
             COMMIT;
-            EXIT WHEN deleted < batch_size;
+            EXIT WHEN next_block < 0;
         END LOOP;
     END LOOP;
 END $$;
 COMMENT ON PROCEDURE @extschema@.delete_misplaced_rows(text, int) IS
-'Deletes the rows misplaced_rows() reports, batch_size rows per statement on each partition database, committing between batches (CALL it outside a transaction block) with a NOTICE per batch; never a row of a shard the node owns. Interrupted, CALL it again: it starts from what is left.';
+'Deletes the rows misplaced_rows() reports, on each partition database in batches of about batch_size rows read (a range of heap blocks per statement), committing between batches (CALL it outside a transaction block) with a NOTICE per batch; never a row of a shard the node owns. Interrupted, CALL it again: it starts from what is left.';
 
 REVOKE EXECUTE ON FUNCTION @extschema@.add_sharded_table(text, text, text), @extschema@.drop_sharded_table(text, text),
-    @extschema@._partition_counts(text, text, text), @extschema@._partition_delete(text, text, text, text, int4[], int4),
+    @extschema@._partition_counts(text, text, text), @extschema@._partition_delete(text, text, text, text, int4[], int4, int8, int8),
     @extschema@._shard_distribution(text, text), @extschema@.shard_distribution(text, text),
     @extschema@.misplaced_rows(text) FROM PUBLIC;
 REVOKE EXECUTE ON PROCEDURE @extschema@.delete_misplaced_rows(text, int) FROM PUBLIC;

@@ -36,7 +36,7 @@ demo_psql -v here="$work" -v port="$port" <"$repo/test/demo_plproxy.sql"
 
 step "online split of a partition database while a writer runs"
 demo_psql -v s2="$work/s2" -v s2port=$((port + 2)) <"$repo/test/demo_split_setup.sql"
-demo_psql -c 'CALL demo_writer(4)' &
+demo_psql -c 'SET client_min_messages = warning' -c 'CALL demo_writer(4)' &
 writer=$!
 sleep 1
 echo "fence_shards('commcarehq', 103, 204): writes to those shards are refused from now on"

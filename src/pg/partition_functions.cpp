@@ -25,6 +25,8 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
+#include "fmgr.h"
+#include "funcapi.h"
 #include "libpq-fe.h"
 }
 
@@ -172,8 +174,7 @@ Conn connect(const Partition &p) {
     return conn;
 }
 
-Res run(PGconn *conn, const Partition &p, const std::string &sql) {
-    Res res(PQexec(conn, sql.c_str()));
+Res checked(Res res, const Partition &p) {
     if (!res || PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
         const char *state = res ? PQresultErrorField(res.get(), PG_DIAG_SQLSTATE) : nullptr;
         throw Error(state && std::string(state).size() == 5 ? std::string(state) : sqlstate::connection_failure,
@@ -181,6 +182,18 @@ Res run(PGconn *conn, const Partition &p, const std::string &sql) {
                         (res ? PQresultErrorField(res.get(), PG_DIAG_MESSAGE_PRIMARY) ?: "" : "no result"));
     }
     return res;
+}
+
+// The result of the query sent on conn (its last result, as PQexec keeps).
+Res result_of(PGconn *conn, const Partition &p) {
+    Res res;
+    while (PGresult *next = PQgetResult(conn))
+        res.reset(next);
+    return checked(std::move(res), p);
+}
+
+Res run(PGconn *conn, const Partition &p, const std::string &sql) {
+    return checked(Res(PQexec(conn, sql.c_str())), p);
 }
 
 // A possibly schema-qualified table name, quoted as an identifier list.
@@ -199,10 +212,11 @@ std::string quoted_table(const std::string &name) {
     });
 }
 
-// The shard of `key` as the partition computes it: the cluster's hash over the
-// key's text, or a uuid's 16 raw bytes (as lookups hash a uuid key).
-std::string shard_expression(PGconn *conn, const Partition &p, const std::string &table, const std::string &key,
-                             const topology::Cluster &c) {
+// The hash of `key` as the partition computes it: the cluster's hash over the
+// key's text, or a uuid's 16 raw bytes (as lookups hash a uuid key); and the
+// shard, that hash's low bits.
+std::string hash_expression(PGconn *conn, const Partition &p, const std::string &table, const std::string &key,
+                            const topology::Cluster &c) {
     std::string type_sql = fmt::format("SELECT pg_catalog.format_type(a.atttypid, NULL) FROM pg_catalog.pg_attribute a "
                                        "WHERE a.attrelid = {}::pg_catalog.regclass AND a.attname = {} AND a.attnum > 0 "
                                        "AND NOT a.attisdropped",
@@ -216,7 +230,12 @@ std::string shard_expression(PGconn *conn, const Partition &p, const std::string
         std::string(PQgetvalue(type.get(), 0, 0)) == "uuid"
             ? fmt::format("shardroute.hash_uuid({}, {})", pg::quote_ident(key), algorithm)
             : fmt::format("shardroute.hash_string({}::pg_catalog.text, {})", pg::quote_ident(key), algorithm);
-    return fmt::format("({} & {})", hash, c.shard_count - 1);
+    return hash;
+}
+
+std::string shard_expression(PGconn *conn, const Partition &p, const std::string &table, const std::string &key,
+                             const topology::Cluster &c) {
+    return fmt::format("({} & {})", hash_expression(conn, p, table, key, c), c.shard_count - 1);
 }
 
 // A node of the catalog, reached as PL/Proxy on this server reaches it (its
@@ -290,30 +309,92 @@ SHARDROUTE_FUNCTION(shardroute_partition_counts) {
         throw Error(sqlstate::undefined_object, "cluster " + quoted_name(cluster) + " does not exist");
     const topology::Cluster c = *found;
     std::string table = quoted_table(table_name);
+    // every partition scans at once: connect and prepare one by one, then send
+    // every query before reading any result
+    std::vector<Partition> list = partitions(cache, cluster);
+    std::vector<Conn> conns;
+    std::vector<std::string> queries;
+    for (const auto &p : list) {
+        conns.push_back(connect(p));
+        std::string hash = hash_expression(conns.back().get(), p, table, key, c);
+        queries.push_back(
+            fmt::format("SELECT u.shard - 1, u.n FROM pg_catalog.unnest((SELECT shardroute._shard_counts({0}, "
+                        "{1}) FROM {2} WHERE {3} IS NOT NULL)) WITH ORDINALITY u(n, shard) WHERE u.n > 0 "
+                        "ORDER BY u.shard",
+                        hash, c.shard_count, table, pg::quote_ident(key)));
+    }
+    for (size_t i = 0; i < list.size(); ++i)
+        if (!PQsendQuery(conns[i].get(), queries[i].c_str()))
+            throw Error(sqlstate::connection_failure,
+                        "could not send a query to the partition database of node " + quoted_name(list[i].node),
+                        PQerrorMessage(conns[i].get()));
     std::vector<pg::TextRow> rows;
-    for (const auto &p : partitions(cache, cluster)) {
-        Conn conn = connect(p);
-        std::string shard = shard_expression(conn.get(), p, table, key, c);
-        Res res = run(conn.get(), p,
-                      fmt::format("SELECT {0}::pg_catalog.text, pg_catalog.count(*)::pg_catalog.text FROM {1} "
-                                  "WHERE {2} IS NOT NULL GROUP BY {0} ORDER BY {0}",
-                                  shard, table, pg::quote_ident(key)));
-        for (int i = 0; i < PQntuples(res.get()); ++i)
-            rows.push_back(pg::TextRow{p.node, std::string(PQgetvalue(res.get(), i, 0)),
-                                       std::string(PQgetvalue(res.get(), i, 1))});
+    for (size_t i = 0; i < list.size(); ++i) {
+        Res res = result_of(conns[i].get(), list[i]);
+        for (int r = 0; r < PQntuples(res.get()); ++r)
+            rows.push_back(pg::TextRow{list[i].node, std::string(PQgetvalue(res.get(), r, 0)),
+                                       std::string(PQgetvalue(res.get(), r, 1))});
     }
     return pg::rows_result(fcinfo, rows);
 }
 
-// _partition_delete(cluster, node, table_name, key_column, shards int4[], batch int4) -> rows deleted:
-// one batch of at most `batch` rows of the given shards, on that node's partition
-// database, committed there.
+namespace {
+
+// The connection of the last _partition_delete call, kept for the next batch
+// (delete_misplaced_rows calls it once per batch, committing in between) and
+// closed after the last batch of a table or on an error.
+struct CachedConnection {
+    std::string conninfo;
+    PGconn *conn = nullptr;
+    // what the first batch of a table learnt: its shard expression, rows per
+    // block (statistics) and size in blocks (re-read near the end)
+    std::string table;
+    std::string shard;
+    int64 per_block = 0;
+    int64 blocks = 0;
+};
+CachedConnection delete_connection;
+
+void close_delete_connection() {
+    if (delete_connection.conn)
+        PQfinish(delete_connection.conn);
+    delete_connection = CachedConnection{};
+}
+
+PGconn *open_delete_connection(const Partition &p) {
+    if (delete_connection.conn &&
+        (delete_connection.conninfo != p.conninfo || PQstatus(delete_connection.conn) != CONNECTION_OK ||
+         PQtransactionStatus(delete_connection.conn) != PQTRANS_IDLE))
+        close_delete_connection();
+    if (!delete_connection.conn) {
+        Conn fresh = connect(p);
+        delete_connection.conn = fresh.release();
+        delete_connection.conninfo = p.conninfo;
+    }
+    return delete_connection.conn;
+}
+
+} // namespace
+
+// _partition_delete(cluster, node, table_name, key_column, shards int4[], batch int4, from_block int8)
+//   -> (deleted int8, next_block int8):
+// one batch on that node's partition database, committed there: the rows of the
+// given shards in the heap blocks from from_block on that hold about `batch`
+// rows (a TID range scan: each batch reads only its own blocks). next_block is
+// where the next batch starts, -1 after the table's last block.
 SHARDROUTE_FUNCTION(shardroute_partition_delete) {
     // arguments first: detoasting may ereport
     text *cluster_arg = PG_GETARG_TEXT_PP(0), *node_arg = PG_GETARG_TEXT_PP(1), *table_arg = PG_GETARG_TEXT_PP(2),
          *key_arg = PG_GETARG_TEXT_PP(3);
     ArrayType *shards_array = PG_GETARG_ARRAYTYPE_P(4);
     int32 batch = PG_GETARG_INT32(5);
+    int64 from_block = PG_GETARG_INT64(6), misplaced = PG_GETARG_INT64(7);
+    TupleDesc result_desc;
+    pg::pg_call([fcinfo, &result_desc]() noexcept {
+        if (get_call_result_type(fcinfo, nullptr, &result_desc) != TYPEFUNC_COMPOSITE)
+            elog(ERROR, "_partition_delete must return a record");
+        result_desc = BlessTupleDesc(result_desc);
+    });
     // Topology writers wait until this transaction ends (they take the catalog
     // lock, ShareRowExclusive on shardroute.node): ownership cannot change
     // between the check below and the remote DELETE.
@@ -324,6 +405,8 @@ SHARDROUTE_FUNCTION(shardroute_partition_delete) {
     std::vector<int> shards = int_array(shards_array);
     if (batch <= 0)
         throw Error(sqlstate::invalid_parameter_value, "batch_size must be positive");
+    if (from_block < 0 || from_block > 0xFFFFFFFFLL)
+        throw Error(sqlstate::invalid_parameter_value, "from_block must be a block number");
     const auto *found = cache.topology.find_cluster(cluster);
     if (!found)
         throw Error(sqlstate::undefined_object, "cluster " + quoted_name(cluster) + " does not exist");
@@ -335,8 +418,15 @@ SHARDROUTE_FUNCTION(shardroute_partition_delete) {
                 if (s >= r.first && s <= r.last)
                     throw Error(sqlstate::invalid_parameter_value,
                                 "node " + quoted_name(node) + " owns shard " + std::to_string(s));
+    auto result = [result_desc](int64 deleted, int64 next) {
+        return pg::pg_call([result_desc, deleted, next]() noexcept {
+            Datum values[2] = {Int64GetDatum(deleted), Int64GetDatum(next)};
+            bool nulls[2] = {false, false};
+            return HeapTupleGetDatum(heap_form_tuple(result_desc, values, nulls));
+        });
+    };
     if (shards.empty())
-        return Int64GetDatum(0);
+        return result(0, -1);
     std::string list;
     for (int s : shards)
         list += (list.empty() ? "" : ",") + std::to_string(s);
@@ -344,14 +434,59 @@ SHARDROUTE_FUNCTION(shardroute_partition_delete) {
     for (const auto &p : partitions(cache, cluster)) {
         if (p.node != node)
             continue;
-        Conn conn = connect(p);
-        std::string shard = shard_expression(conn.get(), p, table, key, c);
-        Res res = run(conn.get(), p,
-                      fmt::format("WITH d AS (DELETE FROM {0} WHERE ctid = ANY (ARRAY(SELECT ctid FROM {0} "
-                                  "WHERE {1} = ANY ('{{{2}}}'::pg_catalog.int4[]) LIMIT {3})) RETURNING 1) "
-                                  "SELECT pg_catalog.count(*) FROM d",
-                                  table, shard, list, batch));
-        return Int64GetDatum(std::stoll(PQgetvalue(res.get(), 0, 0)));
+        try {
+            PGconn *conn = open_delete_connection(p);
+            CachedConnection &cached = delete_connection;
+            std::string table_key = table + '\n' + key;
+            if (cached.table != table_key) {
+                cached.table.clear();
+                cached.shard = shard_expression(conn, p, table, key, c);
+                cached.blocks = 0;
+                cached.table = table_key;
+            }
+            auto read_size = [&]() {
+                // rows per block from the statistics (100 before the first
+                // ANALYZE), and the table's size now
+                Res size = run(conn, p,
+                               fmt::format("SELECT CASE WHEN c.reltuples > 0 AND c.relpages > 0 "
+                                           "THEN pg_catalog.ceil(c.reltuples / c.relpages)::int8 ELSE 100 END, "
+                                           "pg_catalog.pg_relation_size(c.oid) / "
+                                           "pg_catalog.current_setting('block_size')::int8 "
+                                           "FROM pg_catalog.pg_class c WHERE c.oid = {}::pg_catalog.regclass",
+                                           pg::quote_literal(table)));
+                cached.per_block = std::max<int64>(1, std::stoll(PQgetvalue(size.get(), 0, 0)));
+                cached.blocks = std::stoll(PQgetvalue(size.get(), 0, 1));
+            };
+            // blocks per batch: about `batch` misplaced rows, at the table's
+            // share of misplaced rows (misplaced_rows counted them)
+            auto span = [batch, misplaced](const CachedConnection &t) {
+                double rows = static_cast<double>(t.per_block) * static_cast<double>(t.blocks);
+                double share = misplaced > 0 && rows > 0 ? std::min(1.0, static_cast<double>(misplaced) / rows) : 1.0;
+                return std::max<int64>(1, static_cast<int64>(batch / share / static_cast<double>(t.per_block)));
+            };
+            // the size as the first batch saw it, re-read once the batches reach it
+            if (cached.blocks == 0 || from_block + span(cached) >= cached.blocks)
+                read_size();
+            int64 blocks = cached.blocks;
+            const std::string &shard = cached.shard;
+            if (from_block >= blocks) {
+                close_delete_connection();
+                return result(0, -1);
+            }
+            int64 to_block = std::min<int64>(blocks, from_block + span(cached));
+            Res res = run(conn, p,
+                          fmt::format("WITH d AS (DELETE FROM {0} WHERE ctid >= '({1},0)'::pg_catalog.tid AND "
+                                      "ctid < '({2},0)'::pg_catalog.tid AND {3} = ANY ('{{{4}}}'::pg_catalog.int4[]) "
+                                      "RETURNING 1) SELECT pg_catalog.count(*) FROM d",
+                                      table, from_block, to_block, shard, list));
+            int64 deleted = std::stoll(PQgetvalue(res.get(), 0, 0));
+            if (to_block >= blocks)
+                close_delete_connection();
+            return result(deleted, to_block >= blocks ? -1 : to_block);
+        } catch (...) {
+            close_delete_connection();
+            throw;
+        }
     }
     throw Error(sqlstate::undefined_object,
                 "node " + quoted_name(node) + " holds no shard of cluster " + quoted_name(cluster));
@@ -403,4 +538,49 @@ SHARDROUTE_FUNCTION(shardroute_unfence_push) {
                      fmt::format("SELECT shardroute._unfence_local({}, {}, {})", pg::quote_literal(cluster),
                                  int_array_sql(owned), int_array_sql(moved)));
     return Int32GetDatum(std::stoi(PQgetvalue(lifted.get(), 0, 0)));
+}
+
+// The aggregate _shard_counts(hash, shard_count) -> int8[]: rows per shard in
+// one pass, on the partition side of _partition_counts. A GROUP BY over the
+// hash expression would do the same, but the planner, without statistics on
+// the expression, expects a group per row and sorts the whole table.
+namespace {
+struct ShardCounts {
+    int32 shard_count;
+    int64 rows[FLEXIBLE_ARRAY_MEMBER];
+};
+} // namespace
+
+SHARDROUTE_FUNCTION(shardroute_shard_counts_accum) {
+    MemoryContext context;
+    if (!AggCheckCallContext(fcinfo, &context))
+        throw Error(sqlstate::feature_not_supported, "_shard_counts_accum must be called as an aggregate");
+    auto *state = PG_ARGISNULL(0) ? nullptr : reinterpret_cast<ShardCounts *>(PG_GETARG_POINTER(0));
+    if (!state) {
+        int32 n = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
+        if (n <= 0 || n > (1 << 20) || (n & (n - 1)) != 0)
+            throw Error(sqlstate::invalid_parameter_value, "shard_count must be a power of 2 up to 1048576");
+        state = static_cast<ShardCounts *>(pg::pg_call([context, n]() noexcept {
+            return MemoryContextAllocZero(context, offsetof(ShardCounts, rows) + sizeof(int64) * n);
+        }));
+        state->shard_count = n;
+    }
+    if (!PG_ARGISNULL(1))
+        ++state->rows[static_cast<uint32>(PG_GETARG_INT32(1)) & static_cast<uint32>(state->shard_count - 1)];
+    return PointerGetDatum(state);
+}
+
+SHARDROUTE_FUNCTION(shardroute_shard_counts_final) {
+    if (PG_ARGISNULL(0)) {
+        fcinfo->isnull = true;
+        return Datum(0);
+    }
+    auto *state = reinterpret_cast<ShardCounts *>(PG_GETARG_POINTER(0));
+    return pg::pg_call([state]() noexcept {
+        Datum *cells = static_cast<Datum *>(palloc(sizeof(Datum) * state->shard_count));
+        for (int32 i = 0; i < state->shard_count; ++i)
+            cells[i] = Int64GetDatum(state->rows[i]);
+        return PointerGetDatum(
+            construct_array(cells, state->shard_count, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+    });
 }
