@@ -18,9 +18,9 @@ OBJS = $(SRCS:.cpp=.o)
 CORE_SRCS = $(filter-out src/pg/%,$(SRCS))
 
 # pg_regress suites: sql/<name>.sql vs expected/<name>.out
-REGRESS = hash boundary plproxy_smoke topology lookup privileges django read_routing plproxy plproxy_privileges citus hardening fleet
+REGRESS = hash boundary plproxy_smoke topology lookup privileges django read_routing plproxy plproxy_privileges citus hardening fleet operators
 # isolation specs: test/isolation/specs/<name>.spec
-ISOLATION_SPECS = cache_invalidation concurrent_writers
+ISOLATION_SPECS = cache_invalidation concurrent_writers topology_notify
 
 PG_CONFIG ?= pg_config
 

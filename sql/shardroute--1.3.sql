@@ -1542,3 +1542,60 @@ REVOKE EXECUTE ON FUNCTION @extschema@.fence_shards(text, int4, int4), @extschem
     @extschema@._fence_push(text, text, int4[], text[], text[]), @extschema@._unfence_push(text, text, int4[], int4[]),
     @extschema@._fence_local(text, int4, text, int4[], regclass[], text[]), @extschema@._fence_wait(regclass[], int4),
     @extschema@._unfence_local(text, int4[], int4[]), @extschema@._fence_changed(), @extschema@.fence_guard() FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Operators' view (1.3): every node at a glance, choice counters, why a key
+-- goes where it goes. Committed topology changes also NOTIFY shardroute_topology.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@._read_stats() RETURNS TABLE (read_group text, node text, chosen text, since text)
+    AS 'MODULE_PATHNAME', 'shardroute_read_stats' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.read_stats() RETURNS TABLE (read_group text, node text, chosen int8, since timestamptz)
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT s.read_group, s.node, s.chosen::int8, s.since::timestamptz FROM shardroute._read_stats() s ORDER BY 1, 2
+$$;
+COMMENT ON FUNCTION @extschema@.read_stats() IS
+'How often choose_read_node() chose each node for each read group on this server since the last reset_read_stats() (shared memory: needs shardroute in shared_preload_libraries, else no rows).';
+CREATE FUNCTION @extschema@.reset_read_stats() RETURNS void
+    AS 'MODULE_PATHNAME', 'shardroute_reset_read_stats' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION @extschema@.reset_read_stats() IS 'Sets every read_stats() counter to 0.';
+
+CREATE FUNCTION @extschema@.explain_key(cluster text, key text)
+RETURNS TABLE (hash int4, shard int4, first_shard int4, last_shard int4, node text, conninfo text)
+LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    s int4 := shardroute.shard_for_key(explain_key.cluster, explain_key.key);  -- unknown cluster: 42704
+BEGIN
+    RETURN QUERY
+    SELECT shardroute.hash_string(explain_key.key, c.algorithm), s, r.first_shard, r.last_shard, r.node,
+           CASE WHEN r.node IS NOT NULL THEN shardroute.conninfo(r.node) END
+      FROM shardroute.shard_cluster c
+      LEFT JOIN shardroute.shard_range r ON r.cluster = c.name AND s BETWEEN r.first_shard AND r.last_shard
+     WHERE c.name = explain_key.cluster;
+END $$;
+COMMENT ON FUNCTION @extschema@.explain_key(text, text) IS
+'Why a key goes where it goes: its hash (the cluster''s algorithm over the key''s bytes), shard (hash & (shard_count - 1)), the shard range holding it, that range''s node (NULL when unassigned) and the node''s conninfo.';
+
+CREATE VIEW @extschema@.nodes AS
+SELECT n.name AS node,
+       CASE WHEN n.primary_node IS NOT NULL THEN 'standby' ELSE 'primary' END AS role,
+       n.primary_node, n.host, n.port, n.dbname, n.citus_role,
+       (SELECT string_agg(format('%s: %s shards', x.cluster, x.shards), ', ' ORDER BY x.cluster)
+          FROM (SELECT r.cluster, sum(r.last_shard - r.first_shard + 1) AS shards FROM @extschema@.shard_range r
+                 WHERE r.node = n.name GROUP BY r.cluster) x) AS clusters,
+       (SELECT string_agg(y.g, ', ' ORDER BY y.g)
+          FROM (SELECT format('%s (write)', g.name) AS g FROM @extschema@.read_group g WHERE g.write_node = n.name
+                UNION ALL
+                SELECT format('%s (weight %s)', m.read_group, m.weight) FROM @extschema@.read_member m
+                 WHERE m.node = n.name) y) AS read_groups,
+       s.state, s.replay_lag AS lag, s.lag_bytes,
+       CASE WHEN n.primary_node IS NULL THEN true ELSE s.eligible END AS eligible, s.reason,
+       (SELECT sum(c.chosen)::int8 FROM @extschema@.read_stats() c WHERE c.node = n.name) AS chosen
+  FROM @extschema@.node n
+  LEFT JOIN @extschema@.standby_status() s ON s.node = n.name;
+COMMENT ON VIEW @extschema@.nodes IS
+'Every node at a glance (like pgpool''s SHOW POOL_NODES): role, primary, address, shards per cluster, read groups and weights, replication state, lag, eligibility for reads, and how often it was chosen (read_stats). For pg_read_all_stats, as standby_status().';
+REVOKE ALL ON @extschema@.nodes FROM PUBLIC;
+GRANT SELECT ON @extschema@.nodes TO pg_read_all_stats;
+
+REVOKE EXECUTE ON FUNCTION @extschema@.reset_read_stats() FROM PUBLIC;

@@ -14,7 +14,10 @@ extern "C" {
 #include "access/htup_details.h"
 #include "access/parallel.h"
 #include "access/xact.h"
+#include "commands/async.h"
+#include "commands/dbcommands.h"
 #include "commands/extension.h"
+#include "miscadmin.h"
 #include "commands/trigger.h"
 #include "datatype/timestamp.h"
 #include "executor/executor.h"
@@ -34,6 +37,7 @@ extern "C" {
 #include <cmath>
 #include <cstdlib>
 #include <memory>
+#include <set>
 #include <string>
 
 namespace shardroute::pg {
@@ -47,6 +51,11 @@ namespace {
 uint64_t catalog_changes = 0;
 LocalTransactionId checked_lxid = InvalidLocalTransactionId;
 uint64_t checked_changes = 0;
+
+// The catalog tables changed in the current transaction, for the NOTIFY the
+// COMMIT check sends (reset when a new transaction changes one).
+LocalTransactionId changed_lxid = InvalidLocalTransactionId;
+std::set<std::string> changed_tables;
 
 // Set by every query execution that starts (each statement of a Query
 // message, each SQL statement of PL/pgSQL, each cursor): catalog() then reads
@@ -182,6 +191,8 @@ void register_catalog_callbacks() {
 
 using namespace shardroute;
 using shardroute::pg::catalog_changes;
+using shardroute::pg::changed_lxid;
+using shardroute::pg::changed_tables;
 using shardroute::pg::checked_changes;
 using shardroute::pg::checked_lxid;
 using shardroute::pg::pg_call;
@@ -271,6 +282,12 @@ SHARDROUTE_FUNCTION(shardroute_check_catalog) {
     // was just validated (README, "Citus").
     if (pg_call([]() noexcept { return OidIsValid(get_extension_oid("citus", true)); }))
         pg::execute_as(pg::extension_owner(), "SELECT shardroute._citus_ship($1::pg_catalog.jsonb)", &snapshot);
+    // Application-side routers LISTEN: the notification goes out if and when
+    // this transaction commits.
+    nlohmann::json payload{{"database", pg_call([]() noexcept { return get_database_name(MyDatabaseId); })},
+                           {"tables", changed_lxid == MyProc->lxid ? changed_tables : std::set<std::string>{}}};
+    std::string text = payload.dump();
+    pg_call([&text]() noexcept { Async_Notify("shardroute_topology", text.c_str()); });
     checked_lxid = MyProc->lxid;
     checked_changes = catalog_changes;
     return PointerGetDatum(nullptr);
@@ -282,6 +299,11 @@ SHARDROUTE_FUNCTION(shardroute_catalog_changed) {
     Oid relid = RelationGetRelid(td->tg_relation);
     pg_call([relid]() noexcept { CacheInvalidateRelcacheByRelid(relid); });
     ++catalog_changes;
+    if (changed_lxid != MyProc->lxid) {
+        changed_tables.clear();
+        changed_lxid = MyProc->lxid;
+    }
+    changed_tables.insert(RelationGetRelationName(td->tg_relation));
     return PointerGetDatum(nullptr);
 }
 

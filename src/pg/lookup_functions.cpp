@@ -10,6 +10,7 @@
 #include "pg/guard.hpp"
 #include "pg/hashing.hpp"
 #include "pg/lookup.hpp"
+#include "pg/read_stats.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -92,16 +93,31 @@ SHARDROUTE_FUNCTION(shardroute_shard_for_uuid) {
     PG_RETURN_INT32(static_cast<int32>(uuid_key_shard(fcinfo, cluster_arg(fcinfo, 0, c))));
 }
 
+namespace {
+// shardroute.log_routing: one DEBUG1 line per lookup
+Datum routed(const pg::CatalogCache &c, const ClusterRoute &route, uint32_t shard) {
+    int32_t node = owner_of(route, shard);
+    if (pg::log_routing) {
+        const std::string &name = c.routes.nodes[static_cast<size_t>(node)];
+        pg::pg_call([&route, &name, shard]() noexcept {
+            ereport(DEBUG1, errmsg_internal("shardroute: cluster \"%s\" shard %u is on node \"%s\"", route.name.c_str(),
+                                            shard, name.c_str()));
+        });
+    }
+    return node_name_datum(c, node);
+}
+} // namespace
+
 SHARDROUTE_FUNCTION(shardroute_node_for_key) {
     const auto &c = pg::catalog();
     const ClusterRoute &route = cluster_arg(fcinfo, 0, c);
-    return node_name_datum(c, owner_of(route, text_key_shard(fcinfo, route)));
+    return routed(c, route, text_key_shard(fcinfo, route));
 }
 
 SHARDROUTE_FUNCTION(shardroute_node_for_uuid) {
     const auto &c = pg::catalog();
     const ClusterRoute &route = cluster_arg(fcinfo, 0, c);
-    return node_name_datum(c, owner_of(route, uuid_key_shard(fcinfo, route)));
+    return routed(c, route, uuid_key_shard(fcinfo, route));
 }
 
 SHARDROUTE_FUNCTION(shardroute_node_for_shard) {
@@ -112,7 +128,7 @@ SHARDROUTE_FUNCTION(shardroute_node_for_shard) {
         throw Error(sqlstate::invalid_parameter_value,
                     fmt::format("shard {} is out of range for cluster {}", shard, quoted_name(route.name)),
                     fmt::format("Cluster {} has shards 0..{}.", quoted_name(route.name), route.shard_count - 1));
-    return node_name_datum(c, owner_of(route, static_cast<uint32_t>(shard)));
+    return routed(c, route, static_cast<uint32_t>(shard));
 }
 
 // One row per owning node (in name order) with its keys in input order. The

@@ -5,6 +5,7 @@
 #include "pg/fence_guard.hpp"
 #include "pg/lag_monitor.hpp"
 #include "pg/postgres.hpp"
+#include "pg/read_stats.hpp"
 #include "pg/settings.hpp"
 
 extern "C" {
@@ -33,10 +34,14 @@ void _PG_init(void) {
         "Transactions that held a write lock on a sharded table when the fence was placed are "
         "waited for; those still open after this time are terminated.",
         &shardroute::pg::fence_timeout_ms, 5000, 0, 3600 * 1000, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable("shardroute.log_routing", "Logs each read choice at DEBUG1.", nullptr,
+                             &shardroute::pg::log_routing, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     shardroute::pg::lag_monitor_define_gucs();
     MarkGUCPrefixReserved("shardroute");
-    if (process_shared_preload_libraries_in_progress)
+    if (process_shared_preload_libraries_in_progress) {
         shardroute::pg::lag_monitor_preload();
+        shardroute::pg::read_stats_preload();
+    }
     shardroute::pg::register_catalog_callbacks();
     shardroute::pg::register_fence_callbacks();
     // clipped names in messages cut at a character of the server encoding

@@ -7,6 +7,7 @@
 
 #include "pg/call_site.hpp"
 #include "pg/catalog.hpp"
+#include "pg/read_stats.hpp"
 #include "pg/datum.hpp"
 #include "pg/guard.hpp"
 #include "pg/lookup.hpp"
@@ -73,7 +74,9 @@ Datum choose(FunctionCallInfo fcinfo, uint64_t min_lsn) {
         }
     }
     int pick = routing::weighted_pick(weights, eligible, n, pg_prng_double(&pg_global_prng_state));
-    return node_text(c, pick >= 0 ? g.members[static_cast<size_t>(pick)].node : g.write_node);
+    int32_t node = pick >= 0 ? g.members[static_cast<size_t>(pick)].node : g.write_node;
+    pg::count_choice(c, static_cast<size_t>(&g - c.routes.read_groups.data()), node);
+    return node_text(c, node);
 }
 
 } // namespace
