@@ -127,4 +127,16 @@ ok($proxy->poll_query_until('postgres',
     'routing works after the restart');
 is(choices('ga'), 'a1', 'a1 chosen again');
 
+# read_stats: every choice counted in shared memory, in every session
+$proxy->safe_psql('postgres', 'SELECT shardroute.reset_read_stats()');
+$proxy->safe_psql('postgres', q{SELECT shardroute.choose_read_node('ga') FROM generate_series(1, 150)});
+$proxy->safe_psql('postgres', q{DO $$ BEGIN PERFORM shardroute.choose_read_node('ga') FROM generate_series(1, 50); END $$});
+is($proxy->safe_psql('postgres', q{SELECT string_agg(read_group || ':' || node || '=' || chosen, ',' ORDER BY 1)
+                                   FROM shardroute.read_stats() WHERE chosen > 0}),
+    'ga:a1=200', 'read_stats counts 200 choices from two sessions (one a DO block)');
+is($proxy->safe_psql('postgres', q{SELECT chosen FROM shardroute.nodes WHERE node = 'a1'}), '200',
+    'the nodes view shows them');
+$proxy->safe_psql('postgres', 'SELECT shardroute.reset_read_stats()');
+is($proxy->safe_psql('postgres', q{SELECT sum(chosen) FROM shardroute.read_stats()}), '0', 'reset_read_stats');
+
 done_testing();
