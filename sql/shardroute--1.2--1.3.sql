@@ -68,6 +68,245 @@ COMMENT ON PROCEDURE @extschema@.delete_misplaced_rows(text, int) IS
 'Deletes the rows misplaced_rows() reports, on each partition database in batches of about batch_size rows read (a range of heap blocks per statement), committing between batches (CALL it outside a transaction block) with a NOTICE per batch; never a row of a shard the node owns. Interrupted, CALL it again: it starts from what is left.';
 REVOKE EXECUTE ON FUNCTION @extschema@._partition_delete(text, text, text, text, int4[], int4, int8, int8) FROM PUBLIC;
 
+-- Unknown nodes, clusters and read groups: 42704 naming the known ones, everywhere.
+-- Raises 42704 for an unknown node, cluster or read group, naming the known ones.
+CREATE FUNCTION @extschema@._unknown(kind text, name text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    known text[] := CASE kind
+        WHEN 'node' THEN ARRAY(SELECT shardroute._shown(x.name) FROM shardroute.node x ORDER BY x.name)
+        WHEN 'cluster' THEN ARRAY(SELECT shardroute._shown(x.name) FROM shardroute.shard_cluster x ORDER BY x.name)
+        WHEN 'read group' THEN ARRAY(SELECT shardroute._shown(x.name) FROM shardroute.read_group x ORDER BY x.name)
+    END;
+    n int := coalesce(cardinality(known), 0);
+BEGIN
+    RAISE EXCEPTION '% "%" does not exist', kind, shardroute._shown(name) USING ERRCODE = 'undefined_object',
+        DETAIL = CASE WHEN n = 0 THEN format('The catalog has no %ss.', kind)
+                      WHEN n <= 20 THEN format('Known %ss: %s.', kind, array_to_string(known, ', '))
+                      ELSE format('Known %ss: %s, and %s more.', kind, array_to_string(known[1:20], ', '), n - 20) END;
+END $$;
+
+CREATE OR REPLACE FUNCTION @extschema@._shard_distribution(cluster text, only_table text)
+RETURNS TABLE (node text, table_name text, shard int, rows int8)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE t record;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM shardroute.shard_cluster c WHERE c.name = _shard_distribution.cluster) THEN
+        PERFORM shardroute._unknown('cluster', _shard_distribution.cluster);
+    END IF;
+    FOR t IN SELECT s.table_name, s.key_column FROM shardroute.sharded_table s
+              WHERE s.cluster = _shard_distribution.cluster
+                AND (only_table IS NULL OR s.table_name = only_table)
+              ORDER BY s.table_name LOOP
+        RETURN QUERY SELECT c.node, t.table_name, c.shard::int, c.rows::int8
+                       FROM shardroute._partition_counts(_shard_distribution.cluster, t.table_name, t.key_column) c;
+    END LOOP;
+END $$;
+
+CREATE OR REPLACE FUNCTION @extschema@.add_sharded_table(cluster text, table_name text, key_column text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM shardroute.shard_cluster c WHERE c.name = add_sharded_table.cluster) THEN
+        PERFORM shardroute._unknown('cluster', add_sharded_table.cluster);
+    END IF;
+    PERFORM pg_catalog.parse_ident(add_sharded_table.table_name);  -- a (qualified) table name, or an error
+    INSERT INTO shardroute.sharded_table VALUES (add_sharded_table.cluster, add_sharded_table.table_name,
+                                                 add_sharded_table.key_column)
+    ON CONFLICT ON CONSTRAINT sharded_table_pkey DO UPDATE SET key_column = excluded.key_column;
+END $$;
+
+CREATE OR REPLACE FUNCTION @extschema@.alter_node(name text, host text DEFAULT NULL, port int DEFAULT NULL,
+                                       dbname text DEFAULT NULL, options text DEFAULT NULL,
+                                       citus_role text DEFAULT NULL, citus_node_name text DEFAULT NULL,
+                                       max_lag interval DEFAULT NULL, max_lag_bytes int8 DEFAULT NULL,
+                                       application_name text DEFAULT NULL, plproxy_host text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    UPDATE shardroute.node n SET
+        host = coalesce(alter_node.host, n.host),
+        port = coalesce(alter_node.port, n.port),
+        dbname = CASE WHEN alter_node.dbname = '' THEN NULL ELSE coalesce(alter_node.dbname, n.dbname) END,
+        options = CASE WHEN alter_node.options = '' THEN NULL ELSE coalesce(alter_node.options, n.options) END,
+        citus_role = CASE WHEN alter_node.citus_role = '' THEN NULL ELSE coalesce(alter_node.citus_role, n.citus_role) END,
+        citus_node_name = CASE WHEN alter_node.citus_node_name = '' THEN NULL
+                               ELSE coalesce(alter_node.citus_node_name, n.citus_node_name) END,
+        max_lag = coalesce(alter_node.max_lag, n.max_lag),
+        max_lag_bytes = coalesce(alter_node.max_lag_bytes, n.max_lag_bytes),
+        application_name = CASE WHEN alter_node.application_name = '' THEN NULL
+                                ELSE coalesce(alter_node.application_name, n.application_name) END,
+        plproxy_host = CASE WHEN alter_node.plproxy_host = '' THEN NULL
+                            ELSE coalesce(alter_node.plproxy_host, n.plproxy_host) END
+    WHERE n.name = alter_node.name;
+    IF NOT FOUND THEN
+        PERFORM shardroute._unknown('node', alter_node.name);
+    END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION @extschema@.assign_shards(cluster text, node text, first_shard int, last_shard int) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    c shardroute.shard_cluster;
+    r shardroute.shard_range;
+    f int := first_shard;
+    l int := last_shard;
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    SELECT * INTO c FROM shardroute.shard_cluster sc WHERE sc.name = assign_shards.cluster;
+    IF NOT FOUND THEN
+        PERFORM shardroute._unknown('cluster', assign_shards.cluster);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM shardroute.node n WHERE n.name = assign_shards.node) THEN
+        PERFORM shardroute._unknown('node', assign_shards.node);
+    END IF;
+    IF f IS NULL OR l IS NULL OR f < 0 OR l < f OR l >= c.shard_count THEN
+        RAISE EXCEPTION 'invalid shard range [%, %] for cluster "%"', f, l, c.name
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('Cluster "%s" has shards 0..%s; ranges are inclusive, first <= last.', c.name, c.shard_count - 1);
+    END IF;
+    -- take the shards away from whoever holds them now
+    FOR r IN SELECT * FROM shardroute.shard_range sr
+              WHERE sr.cluster = c.name AND sr.last_shard >= f AND sr.first_shard <= l LOOP
+        DELETE FROM shardroute.shard_range sr WHERE sr.cluster = c.name AND sr.first_shard = r.first_shard;
+        IF r.first_shard < f THEN
+            INSERT INTO shardroute.shard_range VALUES (c.name, r.node, r.first_shard, f - 1);
+        END IF;
+        IF r.last_shard > l THEN
+            INSERT INTO shardroute.shard_range VALUES (c.name, r.node, l + 1, r.last_shard);
+        END IF;
+    END LOOP;
+    -- merge with the node's adjacent ranges, so one node keeps one range where it can
+    SELECT * INTO r FROM shardroute.shard_range sr
+     WHERE sr.cluster = c.name AND sr.node = assign_shards.node AND sr.last_shard = f - 1;
+    IF FOUND THEN
+        DELETE FROM shardroute.shard_range sr WHERE sr.cluster = c.name AND sr.first_shard = r.first_shard;
+        f := r.first_shard;
+    END IF;
+    SELECT * INTO r FROM shardroute.shard_range sr
+     WHERE sr.cluster = c.name AND sr.node = assign_shards.node AND sr.first_shard = l + 1;
+    IF FOUND THEN
+        DELETE FROM shardroute.shard_range sr WHERE sr.cluster = c.name AND sr.first_shard = r.first_shard;
+        l := r.last_shard;
+    END IF;
+    INSERT INTO shardroute.shard_range VALUES (c.name, assign_shards.node, f, l);
+END $$;
+
+CREATE OR REPLACE FUNCTION @extschema@.drop_cluster(name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    DELETE FROM shardroute.shard_range r WHERE r.cluster = drop_cluster.name;
+    DELETE FROM shardroute.shard_cluster c WHERE c.name = drop_cluster.name;
+    IF NOT FOUND THEN
+        PERFORM shardroute._unknown('cluster', drop_cluster.name);
+    END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION @extschema@.drop_node(name text, force bool DEFAULT false) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE refs text[];
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    IF NOT EXISTS (SELECT 1 FROM shardroute.node n WHERE n.name = drop_node.name) THEN
+        PERFORM shardroute._unknown('node', drop_node.name);
+    END IF;
+    SELECT array_agg(r ORDER BY r) INTO refs FROM (
+        SELECT format('standby %I', s.name) FROM shardroute.node s WHERE s.primary_node = drop_node.name
+        UNION ALL SELECT format('shards %s..%s of cluster %I', r.first_shard, r.last_shard, r.cluster)
+                    FROM shardroute.shard_range r WHERE r.node = drop_node.name
+        UNION ALL SELECT format('proxy of cluster %I', c.name) FROM shardroute.shard_cluster c
+                   WHERE drop_node.name IN (c.proxy_node, c.standby_proxy_node)
+        UNION ALL SELECT format('WRITE node of read group %I', g.name) FROM shardroute.read_group g
+                   WHERE g.write_node = drop_node.name
+        UNION ALL SELECT format('READ list of read group %I', m.read_group) FROM shardroute.read_member m
+                   WHERE m.node = drop_node.name) x(r);
+    IF refs IS NOT NULL AND NOT coalesce(force, false) THEN  -- NULL is the default, not "force"
+        RAISE EXCEPTION 'node "%" is still referenced', drop_node.name USING ERRCODE = 'object_in_use',
+            DETAIL = 'Referenced by: ' || array_to_string(refs, '; ') || '.',
+            HINT = 'Reassign or drop those first, or use force => true to remove the references too (the transaction must still leave a valid topology).';
+    END IF;
+    DELETE FROM shardroute.read_member m WHERE m.node = drop_node.name
+        OR m.read_group IN (SELECT g.name FROM shardroute.read_group g WHERE g.write_node = drop_node.name);
+    DELETE FROM shardroute.read_group g WHERE g.write_node = drop_node.name;
+    UPDATE shardroute.shard_cluster c SET proxy_node = NULL WHERE c.proxy_node = drop_node.name;
+    UPDATE shardroute.shard_cluster c SET standby_proxy_node = NULL WHERE c.standby_proxy_node = drop_node.name;
+    DELETE FROM shardroute.shard_range r WHERE r.node = drop_node.name;
+    DELETE FROM shardroute.node s WHERE s.primary_node = drop_node.name OR s.name = drop_node.name;
+END $$;
+
+CREATE OR REPLACE FUNCTION @extschema@.drop_read_group(name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    DELETE FROM shardroute.read_member m WHERE m.read_group = drop_read_group.name;
+    DELETE FROM shardroute.read_group g WHERE g.name = drop_read_group.name;
+    IF NOT FOUND THEN
+        PERFORM shardroute._unknown('read group', drop_read_group.name);
+    END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION @extschema@.promote_standby(standby text, new_name text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target text := coalesce(nullif(promote_standby.new_name, ''), promote_standby.standby);
+    old_primary text;
+    groups text;
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    SELECT n.primary_node INTO old_primary FROM shardroute.node n WHERE n.name = promote_standby.standby;
+    IF NOT FOUND THEN
+        PERFORM shardroute._unknown('node', promote_standby.standby);
+    END IF;
+    IF old_primary IS NULL THEN
+        RAISE EXCEPTION 'node "%" is not a standby', shardroute._shown(promote_standby.standby)
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'promote_standby() records that a standby''s server was promoted (pg_promote()).';
+    END IF;
+    IF target <> promote_standby.standby AND EXISTS (SELECT 1 FROM shardroute.node n WHERE n.name = target) THEN
+        RAISE EXCEPTION 'node "%" already exists', shardroute._shown(target) USING ERRCODE = 'duplicate_object',
+            HINT = 'Pass another new_name, or none to keep the standby''s name.';
+    END IF;
+    SELECT string_agg(format('%I', m.read_group), ', ' ORDER BY m.read_group) INTO groups
+      FROM shardroute.read_member m WHERE m.node = promote_standby.standby;
+    IF groups IS NOT NULL THEN
+        DELETE FROM shardroute.read_member m WHERE m.node = promote_standby.standby;
+        RAISE NOTICE 'node "%" left the READ lists of %', promote_standby.standby, groups
+            USING DETAIL = format('Promoted, it no longer replays the writes of %I.', old_primary);
+    END IF;
+    IF target = promote_standby.standby THEN
+        UPDATE shardroute.node n SET primary_node = NULL, max_lag = NULL, max_lag_bytes = NULL, application_name = NULL
+         WHERE n.name = promote_standby.standby;
+    ELSE
+        INSERT INTO shardroute.node (name, host, port, dbname, options, citus_role, citus_node_name, plproxy_host)
+        SELECT target, n.host, n.port, n.dbname, n.options, n.citus_role, n.citus_node_name, n.plproxy_host
+          FROM shardroute.node n WHERE n.name = promote_standby.standby;
+        DELETE FROM shardroute.node n WHERE n.name = promote_standby.standby;
+    END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION @extschema@.set_read_weight(read_group text, node text, weight float8) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM shardroute._lock_catalog();
+    IF NOT EXISTS (SELECT 1 FROM shardroute.read_group g WHERE g.name = set_read_weight.read_group) THEN
+        PERFORM shardroute._unknown('read group', set_read_weight.read_group);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM shardroute.node n WHERE n.name = set_read_weight.node) THEN
+        PERFORM shardroute._unknown('node', set_read_weight.node);
+    END IF;
+    IF weight IS NULL OR weight < 0 OR weight = 'NaN' OR weight = 'Infinity' THEN
+        RAISE EXCEPTION 'invalid weight % for "%" in read group "%"', weight, shardroute._shown(node), read_group
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Weights are finite numbers >= 0; 0 removes the member.';
+    END IF;
+    IF weight = 0 THEN
+        DELETE FROM shardroute.read_member m WHERE m.read_group = set_read_weight.read_group AND m.node = set_read_weight.node;
+    ELSE
+        INSERT INTO shardroute.read_member AS m VALUES (set_read_weight.read_group, set_read_weight.node, weight)
+        ON CONFLICT ON CONSTRAINT read_member_pkey DO UPDATE SET weight = EXCLUDED.weight
+        WHERE m.weight IS DISTINCT FROM EXCLUDED.weight;
+    END IF;
+END $$;
+
 ------------------------------------------------------------------------------
 -- Fencing (1.3): the shards being moved stop taking writes, on the partition
 -- databases themselves, for the seconds of the switch.
@@ -232,8 +471,7 @@ BEGIN
     PERFORM shardroute._lock_catalog();
     SELECT * INTO c FROM shardroute.shard_cluster s WHERE s.name = fence_shards.cluster;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'cluster "%" does not exist', shardroute._shown(fence_shards.cluster)
-            USING ERRCODE = 'undefined_object';
+        PERFORM shardroute._unknown('cluster', fence_shards.cluster);
     END IF;
     IF first_shard IS NULL OR last_shard IS NULL OR first_shard < 0 OR last_shard >= c.shard_count
        OR first_shard > last_shard THEN
@@ -273,8 +511,7 @@ DECLARE
 BEGIN
     PERFORM shardroute._lock_catalog();
     IF NOT EXISTS (SELECT 1 FROM shardroute.shard_cluster s WHERE s.name = unfence_shards.cluster) THEN
-        RAISE EXCEPTION 'cluster "%" does not exist', shardroute._shown(unfence_shards.cluster)
-            USING ERRCODE = 'undefined_object';
+        PERFORM shardroute._unknown('cluster', unfence_shards.cluster);
     END IF;
     -- every node that holds fences of these shards: where they were placed, and
     -- the shards' owners now (a promoted copy holds its primary's fences)

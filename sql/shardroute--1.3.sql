@@ -372,6 +372,23 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
                 ELSE format('%s... (%s bytes)', left(name, 200), octet_length(name)) END
 $$;
 
+-- Raises 42704 for an unknown node, cluster or read group, naming the known ones.
+CREATE FUNCTION @extschema@._unknown(kind text, name text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    known text[] := CASE kind
+        WHEN 'node' THEN ARRAY(SELECT shardroute._shown(x.name) FROM shardroute.node x ORDER BY x.name)
+        WHEN 'cluster' THEN ARRAY(SELECT shardroute._shown(x.name) FROM shardroute.shard_cluster x ORDER BY x.name)
+        WHEN 'read group' THEN ARRAY(SELECT shardroute._shown(x.name) FROM shardroute.read_group x ORDER BY x.name)
+    END;
+    n int := coalesce(cardinality(known), 0);
+BEGIN
+    RAISE EXCEPTION '% "%" does not exist', kind, shardroute._shown(name) USING ERRCODE = 'undefined_object',
+        DETAIL = CASE WHEN n = 0 THEN format('The catalog has no %ss.', kind)
+                      WHEN n <= 20 THEN format('Known %ss: %s.', kind, array_to_string(known, ', '))
+                      ELSE format('Known %ss: %s, and %s more.', kind, array_to_string(known[1:20], ', '), n - 20) END;
+END $$;
+
 -- Serializes writers of the catalog (readers are never blocked), so that two
 -- transactions cannot each pass validation and together break a rule.
 CREATE FUNCTION @extschema@._lock_catalog() RETURNS void
@@ -485,7 +502,7 @@ BEGIN
                             ELSE coalesce(alter_node.plproxy_host, n.plproxy_host) END
     WHERE n.name = alter_node.name;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'node "%" does not exist', shardroute._shown(alter_node.name) USING ERRCODE = 'undefined_object';
+        PERFORM shardroute._unknown('node', alter_node.name);
     END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.alter_node(text, text, int, text, text, text, text, interval, int8, text, text) IS
@@ -497,7 +514,7 @@ DECLARE refs text[];
 BEGIN
     PERFORM shardroute._lock_catalog();
     IF NOT EXISTS (SELECT 1 FROM shardroute.node n WHERE n.name = drop_node.name) THEN
-        RAISE EXCEPTION 'node "%" does not exist', shardroute._shown(drop_node.name) USING ERRCODE = 'undefined_object';
+        PERFORM shardroute._unknown('node', drop_node.name);
     END IF;
     SELECT array_agg(r ORDER BY r) INTO refs FROM (
         SELECT format('standby %I', s.name) FROM shardroute.node s WHERE s.primary_node = drop_node.name
@@ -551,7 +568,10 @@ BEGIN
     PERFORM shardroute._lock_catalog();
     SELECT * INTO c FROM shardroute.shard_cluster sc WHERE sc.name = assign_shards.cluster;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'cluster "%" does not exist', shardroute._shown(assign_shards.cluster) USING ERRCODE = 'undefined_object';
+        PERFORM shardroute._unknown('cluster', assign_shards.cluster);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM shardroute.node n WHERE n.name = assign_shards.node) THEN
+        PERFORM shardroute._unknown('node', assign_shards.node);
     END IF;
     IF f IS NULL OR l IS NULL OR f < 0 OR l < f OR l >= c.shard_count THEN
         RAISE EXCEPTION 'invalid shard range [%, %] for cluster "%"', f, l, c.name
@@ -594,7 +614,7 @@ BEGIN
     DELETE FROM shardroute.shard_range r WHERE r.cluster = drop_cluster.name;
     DELETE FROM shardroute.shard_cluster c WHERE c.name = drop_cluster.name;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'cluster "%" does not exist', shardroute._shown(drop_cluster.name) USING ERRCODE = 'undefined_object';
+        PERFORM shardroute._unknown('cluster', drop_cluster.name);
     END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.drop_cluster(text) IS 'Removes a cluster and its shard ranges.';
@@ -615,7 +635,10 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM shardroute._lock_catalog();
     IF NOT EXISTS (SELECT 1 FROM shardroute.read_group g WHERE g.name = set_read_weight.read_group) THEN
-        RAISE EXCEPTION 'read group "%" does not exist', shardroute._shown(set_read_weight.read_group) USING ERRCODE = 'undefined_object';
+        PERFORM shardroute._unknown('read group', set_read_weight.read_group);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM shardroute.node n WHERE n.name = set_read_weight.node) THEN
+        PERFORM shardroute._unknown('node', set_read_weight.node);
     END IF;
     IF weight IS NULL OR weight < 0 OR weight = 'NaN' OR weight = 'Infinity' THEN
         RAISE EXCEPTION 'invalid weight % for "%" in read group "%"', weight, shardroute._shown(node), read_group
@@ -639,7 +662,7 @@ BEGIN
     DELETE FROM shardroute.read_member m WHERE m.read_group = drop_read_group.name;
     DELETE FROM shardroute.read_group g WHERE g.name = drop_read_group.name;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'read group "%" does not exist', shardroute._shown(drop_read_group.name) USING ERRCODE = 'undefined_object';
+        PERFORM shardroute._unknown('read group', drop_read_group.name);
     END IF;
 END $$;
 COMMENT ON FUNCTION @extschema@.drop_read_group(text) IS 'Removes a read group and its READ list.';
@@ -818,8 +841,7 @@ BEGIN
     PERFORM shardroute._lock_catalog();
     SELECT n.primary_node INTO old_primary FROM shardroute.node n WHERE n.name = promote_standby.standby;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'node "%" does not exist', shardroute._shown(promote_standby.standby)
-            USING ERRCODE = 'undefined_object';
+        PERFORM shardroute._unknown('node', promote_standby.standby);
     END IF;
     IF old_primary IS NULL THEN
         RAISE EXCEPTION 'node "%" is not a standby', shardroute._shown(promote_standby.standby)
@@ -874,8 +896,7 @@ CREATE FUNCTION @extschema@.add_sharded_table(cluster text, table_name text, key
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM shardroute.shard_cluster c WHERE c.name = add_sharded_table.cluster) THEN
-        RAISE EXCEPTION 'cluster "%" does not exist', shardroute._shown(add_sharded_table.cluster)
-            USING ERRCODE = 'undefined_object';
+        PERFORM shardroute._unknown('cluster', add_sharded_table.cluster);
     END IF;
     PERFORM pg_catalog.parse_ident(add_sharded_table.table_name);  -- a (qualified) table name, or an error
     INSERT INTO shardroute.sharded_table VALUES (add_sharded_table.cluster, add_sharded_table.table_name,
@@ -921,8 +942,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE t record;
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM shardroute.shard_cluster c WHERE c.name = _shard_distribution.cluster) THEN
-        RAISE EXCEPTION 'cluster "%" does not exist', shardroute._shown(_shard_distribution.cluster)
-            USING ERRCODE = 'undefined_object';
+        PERFORM shardroute._unknown('cluster', _shard_distribution.cluster);
     END IF;
     FOR t IN SELECT s.table_name, s.key_column FROM shardroute.sharded_table s
               WHERE s.cluster = _shard_distribution.cluster
@@ -1468,8 +1488,7 @@ BEGIN
     PERFORM shardroute._lock_catalog();
     SELECT * INTO c FROM shardroute.shard_cluster s WHERE s.name = fence_shards.cluster;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'cluster "%" does not exist', shardroute._shown(fence_shards.cluster)
-            USING ERRCODE = 'undefined_object';
+        PERFORM shardroute._unknown('cluster', fence_shards.cluster);
     END IF;
     IF first_shard IS NULL OR last_shard IS NULL OR first_shard < 0 OR last_shard >= c.shard_count
        OR first_shard > last_shard THEN
@@ -1509,8 +1528,7 @@ DECLARE
 BEGIN
     PERFORM shardroute._lock_catalog();
     IF NOT EXISTS (SELECT 1 FROM shardroute.shard_cluster s WHERE s.name = unfence_shards.cluster) THEN
-        RAISE EXCEPTION 'cluster "%" does not exist', shardroute._shown(unfence_shards.cluster)
-            USING ERRCODE = 'undefined_object';
+        PERFORM shardroute._unknown('cluster', unfence_shards.cluster);
     END IF;
     -- every node that holds fences of these shards: where they were placed, and
     -- the shards' owners now (a promoted copy holds its primary's fences)

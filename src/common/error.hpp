@@ -29,19 +29,30 @@ inline constexpr const char *object_not_in_prerequisite_state = "55000";
 } // namespace sqlstate
 
 // An error with the parts PostgreSQL users expect: SQLSTATE, message, detail, hint.
+// It records where it was constructed (the compiler fills the last three
+// arguments at the call site), so that the ereport's LOCATION names the code
+// that raised it rather than the guard that reports it.
 class Error : public std::runtime_error {
   public:
-    Error(std::string code, std::string message, std::string detail = {}, std::string hint = {})
-        : std::runtime_error(message), code_(std::move(code)), detail_(std::move(detail)), hint_(std::move(hint)) {}
+    Error(std::string code, std::string message, std::string detail = {}, std::string hint = {},
+          const char *file = __builtin_FILE(), int line = __builtin_LINE(), const char *function = __builtin_FUNCTION())
+        : std::runtime_error(message), code_(std::move(code)), detail_(std::move(detail)), hint_(std::move(hint)),
+          file_(file), line_(line), function_(function) {}
 
     const std::string &code() const noexcept { return code_; }
     const std::string &detail() const noexcept { return detail_; }
     const std::string &hint() const noexcept { return hint_; }
+    const char *file() const noexcept { return file_; }
+    int line() const noexcept { return line_; }
+    const char *function() const noexcept { return function_; }
 
   private:
     std::string code_;
     std::string detail_;
     std::string hint_;
+    const char *file_; // string literals: valid for the program's life
+    int line_;
+    const char *function_;
 };
 
 // Where a value may be cut to at most `limit` bytes without splitting a

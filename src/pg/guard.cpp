@@ -45,6 +45,9 @@ void capture_current_exception(PendingError &out) noexcept {
             out.message = copy_or(e.what(), "shardroute error (message lost: out of memory)");
             out.detail = copy_or(e.detail(), nullptr);
             out.hint = copy_or(e.hint(), nullptr);
+            out.file = e.file();
+            out.line = e.line();
+            out.function = e.function();
         } catch (...) {
             out.sqlstate = ERRCODE_INTERNAL_ERROR;
             out.message = "shardroute error (message lost)";
@@ -87,8 +90,19 @@ void run_guarded(void (*body)(void *), void *arg) {
 void raise_pending(const PendingError &err) {
     if (err.pg_error)
         ReThrowError(err.pg_error);
-    ereport(ERROR, (errcode(err.sqlstate), errmsg_internal("%s", err.message),
-                    err.detail ? errdetail_internal("%s", err.detail) : 0, err.hint ? errhint("%s", err.hint) : 0));
+    // ereport(ERROR, ...) spelt out, to report the raising code's location
+    if (errstart(ERROR, TEXTDOMAIN)) {
+        errcode(err.sqlstate);
+        errmsg_internal("%s", err.message);
+        if (err.detail)
+            errdetail_internal("%s", err.detail);
+        if (err.hint)
+            errhint("%s", err.hint);
+        if (err.file)
+            errfinish(err.file, err.line, err.function);
+        else
+            errfinish(__FILE__, __LINE__, PG_FUNCNAME_MACRO);
+    }
     pg_unreachable();
 }
 

@@ -36,6 +36,9 @@ struct PendingError {
     const char *message;
     const char *detail;
     const char *hint;
+    const char *file; // where the Error was raised (nullptr: unknown)
+    int line;
+    const char *function;
 };
 
 // Fills `out` from the exception being handled. Must be called from a catch
