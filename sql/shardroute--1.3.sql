@@ -1617,3 +1617,14 @@ REVOKE ALL ON @extschema@.nodes FROM PUBLIC;
 GRANT SELECT ON @extschema@.nodes TO pg_read_all_stats;
 
 REVOKE EXECUTE ON FUNCTION @extschema@.reset_read_stats() FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Clean removal (1.3): DROP EXTENSION takes the schema with it (when it holds
+-- nothing else) and names the PL/Proxy servers it leaves for their owners.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@._drop_extension_start() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'shardroute_drop_extension_start' LANGUAGE C;
+CREATE EVENT TRIGGER shardroute_drop_extension ON ddl_command_start WHEN TAG IN ('DROP EXTENSION')
+    EXECUTE FUNCTION @extschema@._drop_extension_start();
+REVOKE EXECUTE ON FUNCTION @extschema@._drop_extension_start() FROM PUBLIC;
