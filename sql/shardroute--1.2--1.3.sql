@@ -68,6 +68,18 @@ COMMENT ON PROCEDURE @extschema@.delete_misplaced_rows(text, int) IS
 'Deletes the rows misplaced_rows() reports, on each partition database in batches of about batch_size rows read (a range of heap blocks per statement), committing between batches (CALL it outside a transaction block) with a NOTICE per batch; never a row of a shard the node owns. Interrupted, CALL it again: it starts from what is left.';
 REVOKE EXECUTE ON FUNCTION @extschema@._partition_delete(text, text, text, text, int4[], int4, int8, int8) FROM PUBLIC;
 
+-- standby_status() shows the lag monitor's last failure and last success.
+DROP FUNCTION @extschema@.standby_status();
+CREATE FUNCTION @extschema@.standby_status()
+RETURNS TABLE (node text, primary_node text, state text, replay_lag interval, lag_bytes int8,
+               max_lag interval, max_lag_bytes int8, eligible bool, reason text, source text, sample_age interval,
+               monitor_error text, monitor_error_at timestamptz, monitor_ok_at timestamptz)
+    AS 'MODULE_PATHNAME', 'shardroute_standby_status' LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.standby_status() IS
+'One row per registered standby: its pg_stat_replication state, replay lag and WAL bytes behind, its limits, and whether it is eligible for reads (reason: ok, lag, lag bytes, not connected, not streaming, lag unknown). source: where the lag was read (local walsender, primary, standby itself; "lag monitor not running" without shared_preload_libraries); sample_age: how old that reading is. monitor_error, monitor_error_at: the lag monitor''s last failed poll of it (kept after later successes), monitor_ok_at: its last sample.';
+REVOKE EXECUTE ON FUNCTION @extschema@.standby_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.standby_status() TO pg_read_all_stats;
+
 -- Unknown nodes, clusters and read groups: 42704 naming the known ones, everywhere.
 -- Raises 42704 for an unknown node, cluster or read group, naming the known ones.
 CREATE FUNCTION @extschema@._unknown(kind text, name text) RETURNS void

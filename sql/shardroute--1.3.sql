@@ -768,10 +768,11 @@ COMMENT ON FUNCTION @extschema@.read_node_for_key(text, text) IS
 
 CREATE FUNCTION @extschema@.standby_status()
 RETURNS TABLE (node text, primary_node text, state text, replay_lag interval, lag_bytes int8,
-               max_lag interval, max_lag_bytes int8, eligible bool, reason text, source text, sample_age interval)
+               max_lag interval, max_lag_bytes int8, eligible bool, reason text, source text, sample_age interval,
+               monitor_error text, monitor_error_at timestamptz, monitor_ok_at timestamptz)
     AS 'MODULE_PATHNAME', 'shardroute_standby_status' LANGUAGE C VOLATILE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.standby_status() IS
-'One row per registered standby: its pg_stat_replication state, replay lag and WAL bytes behind, its limits, and whether it is eligible for reads (reason: ok, lag, lag bytes, not connected, not streaming, lag unknown). source: where the lag was read (local walsender, primary, standby itself; "lag monitor not running" without shared_preload_libraries); sample_age: how old that reading is.';
+'One row per registered standby: its pg_stat_replication state, replay lag and WAL bytes behind, its limits, and whether it is eligible for reads (reason: ok, lag, lag bytes, not connected, not streaming, lag unknown). source: where the lag was read (local walsender, primary, standby itself; "lag monitor not running" without shared_preload_libraries); sample_age: how old that reading is. monitor_error, monitor_error_at: the lag monitor''s last failed poll of it (kept after later successes), monitor_ok_at: its last sample.';
 
 ------------------------------------------------------------------------------
 -- PL/Proxy: cluster servers generated from the catalog.

@@ -183,12 +183,24 @@ StandbyLag LagView::find(const routing::StandbyRoute &standby, const std::string
     lag::MonitorSample s;
     int interval_ms = lag_poll_interval_ms;
     bool sampled = copy_sample(name, &s, &interval_ms);
+    auto monitor_record = [this, &s, sampled](StandbyLag &out) {
+        if (!sampled)
+            return;
+        if (s.last_error_at != 0) {
+            strlcpy(error_, s.last_error, sizeof(error_)); // outlives the copy `s`
+            out.monitor_error = error_;
+            out.monitor_error_at = s.last_error_at;
+        }
+        out.monitor_ok_at = s.sampled_at;
+    };
     if (sampled && s.source == lag::source_local) {
         StandbyLag out = read_local(standby);
         out.source = "local walsender";
+        monitor_record(out);
         return out;
     }
     StandbyLag out;
+    monitor_record(out);
     if (!sampled || s.sampled_at == 0) {
         if (sampled && s.note[0])
             snprintf(source_, sizeof(source_), "none: %s", s.note);

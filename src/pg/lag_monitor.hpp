@@ -38,6 +38,10 @@ struct StandbyLag {
     bool sampled = false;     // a sample exists (live or from the monitor): age_us is meaningful
     int64_t age_us = 0;       // age of the sample (0: read live)
     bool stale = false;       // no sample, or older than three poll intervals: lag unknown
+    // the lag monitor's record for this standby (all unset without one)
+    const char *monitor_error = nullptr; // the last poll that failed for it, valid until the next find()
+    int64_t monitor_error_at = 0;        // TimestampTz of that poll, 0: none
+    int64_t monitor_ok_at = 0;           // TimestampTz of its last sample, 0: none
 };
 
 class LagView {
@@ -59,6 +63,7 @@ class LagView {
     char database_[64] = "";
     char source_[400] = "";
     char state_[32] = "";
+    char error_[256] = "";
     bool local_read_ = false; // this server's walsenders, read once per call when needed
     WalSenders local_ = WalSenders::none();
     uint64_t local_lsn_ = 0;

@@ -37,8 +37,10 @@ struct MonitorSample {
     uint64 current_lsn;
     int64 replay_lag_us;
     int64 reply_age_us;
-    TimestampTz sampled_at; // 0: never sampled
-    char note[note_len];    // why the last poll could not sample it (empty: it could)
+    TimestampTz sampled_at;    // 0: never sampled
+    char note[note_len];       // why the last poll could not sample it (empty: it could)
+    char last_error[note_len]; // the last poll that could not sample it, kept after later successes
+    TimestampTz last_error_at; // 0: none since the server started
 };
 
 struct MonitorShmem {

@@ -546,12 +546,23 @@ void publish(const std::vector<routing::Publication> &plan) {
         lag::MonitorSample slot;
         memset(&slot, 0, sizeof(slot));
         strlcpy(slot.standby, p.standby.c_str(), NAMEDATALEN);
+        const lag::MonitorSample *before = nullptr;
+        for (int i = 0; i < nprevious; ++i)
+            if (strncmp(previous[static_cast<size_t>(i)].standby, slot.standby, NAMEDATALEN) == 0)
+                before = &previous[static_cast<size_t>(i)];
         if (!p.fresh) {
-            for (int i = 0; i < nprevious; ++i)
-                if (strncmp(previous[static_cast<size_t>(i)].standby, slot.standby, NAMEDATALEN) == 0)
-                    slot = previous[static_cast<size_t>(i)];
+            if (before)
+                slot = *before;
             lag::copy_text(slot.note, sizeof(slot.note), p.note);
+            if (!p.note.empty()) {
+                lag::copy_text(slot.last_error, sizeof(slot.last_error), p.note);
+                slot.last_error_at = stamp;
+            }
         } else {
+            if (before) {
+                memcpy(slot.last_error, before->last_error, sizeof(slot.last_error));
+                slot.last_error_at = before->last_error_at;
+            }
             const routing::PolledSample &smp = *p.fresh;
             slot.source = static_cast<int>(smp.source);
             slot.present = smp.present;

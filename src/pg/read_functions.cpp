@@ -121,8 +121,8 @@ SHARDROUTE_FUNCTION(shardroute_standby_status) {
         pg::StandbyLag l = lag.find(sb, name);
         routing::Verdict v = lag.evaluate(sb, l);
         bool known = !l.stale && l.present;
-        Datum values[11];
-        bool nulls[11] = {false, false, false, false, false, false, false, false, false, false, false};
+        Datum values[14];
+        bool nulls[14] = {false};
         values[0] = node_text(c, sb.node);
         if (sb.primary != routing::unassigned)
             values[1] = node_text(c, sb.primary);
@@ -152,6 +152,17 @@ SHARDROUTE_FUNCTION(shardroute_standby_status) {
             values[10] = pg::interval_datum(l.age_us);
         else
             nulls[10] = true; // no sample at all: source says why
+        // the lag monitor's record: its last failure for this standby, and its last sample
+        if (l.monitor_error) {
+            values[11] = pg::text_datum(l.monitor_error);
+            values[12] = TimestampTzGetDatum(l.monitor_error_at);
+        } else {
+            nulls[11] = nulls[12] = true;
+        }
+        if (l.monitor_ok_at)
+            values[13] = TimestampTzGetDatum(l.monitor_ok_at);
+        else
+            nulls[13] = true;
         tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
     }
     return (Datum)0;

@@ -205,6 +205,13 @@ thaw($backend);
 # item 19: sample_age is NULL without a sample, and source says why
 is(status('c1', q{sample_age IS NULL}), 't', 'c1 was never sampled: sample_age is NULL');
 like(status('c1', 'source'), qr/^none: primary: cannot connect/, 'source says why c1 has no sample');
+# the monitor's failures are in standby_status, not only in the server log
+like(status('c1', q{monitor_error || ' | ' || (monitor_error_at > now() - interval '1 minute') || ' | '
+                    || (monitor_ok_at IS NULL)}),
+    qr/^primary: cannot connect.* \| true \| true$/, 'c1: the last failure and when; never a success');
+# a1's stalled poll above failed once; its later samples keep that failure on record
+like(status('a1', q{coalesce(monitor_error, 'none') || ' | ' || (monitor_ok_at > monitor_error_at)}),
+    qr/ \| true$/, 'a1: sampled again after its last failure (the failure kept on record)');
 
 # item 19: pg_cancel_backend does not kill the worker
 my $worker = $proxy->safe_psql('postgres',
