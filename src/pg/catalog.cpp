@@ -11,9 +11,13 @@
 #include "pg/run_as.hpp"
 
 extern "C" {
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/parallel.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
 #include "commands/async.h"
 #include "commands/dbcommands.h"
 #include "commands/extension.h"
@@ -24,8 +28,11 @@ extern "C" {
 #include "executor/spi.h"
 #include "storage/proc.h"
 #include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/json.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -98,6 +105,142 @@ char *fetch_latest(const char *query) {
     });
 }
 
+// On a Citus worker, what shardroute._snapshot() reads (_citus_worker(),
+// _citus_copy()), read here with no SQL. Each new backend that a distributed
+// query opens on a worker loads its cache once; through the PL/pgSQL functions,
+// their queries parsed and planned in a cold backend, that costs about 5 ms. The
+// helpers below are plain PostgreSQL code for citus_copy_text()'s pg_call; each
+// gives up (InvalidOid, 0, NULL) when Citus's catalogs are not as they expect.
+
+// The number of column `name` of `rel` when it has type `type`.
+AttrNumber column_of(Relation rel, const char *name, Oid type) {
+    AttrNumber att = get_attnum(RelationGetRelid(rel), name);
+    if (att == InvalidAttrNumber || TupleDescAttr(RelationGetDescr(rel), att - 1)->atttypid != type)
+        return InvalidAttrNumber;
+    return att;
+}
+
+// This node's Citus group: 0 on the coordinator, and without Citus metadata.
+int32 citus_local_group(Snapshot snapshot) {
+    Oid relid = get_relname_relid("pg_dist_local_group", PG_CATALOG_NAMESPACE);
+    if (!OidIsValid(relid))
+        return 0;
+    Relation rel = table_open(relid, AccessShareLock);
+    AttrNumber group_att = column_of(rel, "groupid", INT4OID);
+    SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, nullptr);
+    HeapTuple tuple = systable_getnext(scan);
+    bool isnull = true;
+    Datum group = tuple && group_att != InvalidAttrNumber
+                      ? heap_getattr(tuple, group_att, RelationGetDescr(rel), &isnull)
+                      : (Datum)0;
+    systable_endscan(scan);
+    table_close(rel, NoLock);
+    return isnull ? 0 : DatumGetInt32(group);
+}
+
+// The placement of `table` (citus_topology, a reference table: one shard) that
+// Citus lists on `group`, as the relation <schema>.citus_topology_<shardid>.
+Oid citus_topology_placement(Oid table, Oid schema, int32 group, Snapshot snapshot) {
+    Oid shard_rel = get_relname_relid("pg_dist_shard", PG_CATALOG_NAMESPACE);
+    Oid shard_index = get_relname_relid("pg_dist_shard_logical_relid_index", PG_CATALOG_NAMESPACE);
+    Oid placement_rel = get_relname_relid("pg_dist_placement", PG_CATALOG_NAMESPACE);
+    Oid placement_index = get_relname_relid("pg_dist_placement_shardid_index", PG_CATALOG_NAMESPACE);
+    if (!OidIsValid(shard_rel) || !OidIsValid(shard_index) || !OidIsValid(placement_rel) ||
+        !OidIsValid(placement_index))
+        return InvalidOid;
+    Relation shards = table_open(shard_rel, AccessShareLock);
+    Relation placements = table_open(placement_rel, AccessShareLock);
+    AttrNumber logicalrelid_att = column_of(shards, "logicalrelid", REGCLASSOID);
+    AttrNumber shardid_att = column_of(shards, "shardid", INT8OID);
+    AttrNumber p_shardid_att = column_of(placements, "shardid", INT8OID);
+    AttrNumber p_group_att = column_of(placements, "groupid", INT4OID);
+    Oid placement = InvalidOid;
+    if (logicalrelid_att != InvalidAttrNumber && shardid_att != InvalidAttrNumber &&
+        p_shardid_att != InvalidAttrNumber && p_group_att != InvalidAttrNumber) {
+        ScanKeyData key;
+        ScanKeyInit(&key, logicalrelid_att, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(table));
+        SysScanDesc scan = systable_beginscan(shards, shard_index, true, snapshot, 1, &key);
+        HeapTuple shard;
+        while (!OidIsValid(placement) && (shard = systable_getnext(scan)) != nullptr) {
+            bool isnull;
+            int64 shardid = DatumGetInt64(heap_getattr(shard, shardid_att, RelationGetDescr(shards), &isnull));
+            ScanKeyData pkey;
+            ScanKeyInit(&pkey, p_shardid_att, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(shardid));
+            SysScanDesc pscan = systable_beginscan(placements, placement_index, true, snapshot, 1, &pkey);
+            HeapTuple row;
+            while (!OidIsValid(placement) && (row = systable_getnext(pscan)) != nullptr) {
+                Datum g = heap_getattr(row, p_group_att, RelationGetDescr(placements), &isnull);
+                if (!isnull && DatumGetInt32(g) == group)
+                    placement = get_relname_relid(psprintf("citus_topology_" INT64_FORMAT, shardid), schema);
+            }
+            systable_endscan(pscan);
+        }
+        systable_endscan(scan);
+    }
+    table_close(placements, NoLock);
+    table_close(shards, NoLock);
+    return placement;
+}
+
+// The snapshot of the row with the highest version in `placement`, as text.
+char *latest_copy(Oid placement, Snapshot snapshot) {
+    Relation rel = table_open(placement, AccessShareLock);
+    TupleDesc desc = RelationGetDescr(rel);
+    AttrNumber version_att = column_of(rel, "version", INT8OID);
+    AttrNumber snapshot_att = column_of(rel, "snapshot", JSONBOID);
+    HeapTuple latest = nullptr;
+    if (version_att != InvalidAttrNumber && snapshot_att != InvalidAttrNumber) {
+        SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, nullptr);
+        HeapTuple tuple;
+        int64 latest_version = 0;
+        while ((tuple = systable_getnext(scan)) != nullptr) {
+            bool isnull;
+            Datum version = heap_getattr(tuple, version_att, desc, &isnull);
+            if (isnull || (latest && DatumGetInt64(version) <= latest_version))
+                continue;
+            latest = heap_copytuple(tuple);
+            latest_version = DatumGetInt64(version);
+        }
+        systable_endscan(scan);
+    }
+    char *out = nullptr;
+    bool isnull = true;
+    Datum doc = latest ? heap_getattr(latest, snapshot_att, desc, &isnull) : (Datum)0;
+    if (!isnull) {
+        Jsonb *jb = DatumGetJsonbP(doc);
+        out = JsonbToCString(nullptr, &jb->root, VARSIZE(jb));
+    }
+    table_close(rel, NoLock);
+    return out;
+}
+
+// The coordinator's topology as this worker holds it (the text of _citus_copy()'s
+// snapshot), with the placement and citus_topology (the relids _snapshot()
+// gives); NULL when this is not a Citus worker or it holds no copy the calling
+// role may read: then the caller goes through _snapshot(), which decides and
+// raises its errors. The snapshot is fetch_latest()'s, and the locks are kept
+// until the end of the transaction, as SPI keeps them.
+char *citus_copy_text(Oid *placement_out, Oid *table_out) {
+    return pg_call([placement_out, table_out]() noexcept -> char * {
+        if (!OidIsValid(get_extension_oid("citus", true)))
+            return nullptr;
+        Oid schema = get_namespace_oid("shardroute", true);
+        Oid table = OidIsValid(schema) ? get_relname_relid("citus_topology", schema) : InvalidOid;
+        if (!OidIsValid(table))
+            return nullptr;
+        Snapshot snapshot = RegisterSnapshot(IsInParallelMode() ? GetActiveSnapshot() : GetLatestSnapshot());
+        char *out = nullptr;
+        int32 group = citus_local_group(snapshot);
+        Oid placement = group != 0 ? citus_topology_placement(table, schema, group, snapshot) : InvalidOid;
+        if (OidIsValid(placement) && pg_class_aclcheck(placement, GetUserId(), ACL_SELECT) == ACLCHECK_OK)
+            out = latest_copy(placement, snapshot);
+        UnregisterSnapshot(snapshot);
+        *placement_out = placement;
+        *table_out = table;
+        return out;
+    });
+}
+
 } // namespace
 
 std::string snapshot_text() {
@@ -156,13 +299,20 @@ const CatalogCache &catalog() {
     cache_valid = true; // an invalidation arriving during the load clears it again
     loading = true;
     try {
-        std::string text = snapshot_text();
         auto fresh = std::make_unique<CatalogCache>();
-        fresh->topology = topology::topology_from_snapshot(text);
+        Oid placement = InvalidOid, table = InvalidOid;
+        if (char *copy = citus_copy_text(&placement, &table)) {
+            // what _snapshot() returns on a worker, with its relids: the placement and the table
+            fresh->topology = topology::topology_from_snapshot(copy);
+            fresh->relids = {placement, table};
+        } else {
+            std::string text = snapshot_text();
+            fresh->topology = topology::topology_from_snapshot(text);
+            nlohmann::json doc = nlohmann::json::parse(text);
+            for (const auto &oid : doc.at("relids"))
+                fresh->relids.push_back(oid.get<Oid>());
+        }
         fresh->routes = routing::build_route_table(fresh->topology);
-        nlohmann::json doc = nlohmann::json::parse(text);
-        for (const auto &oid : doc.at("relids"))
-            fresh->relids.push_back(oid.get<Oid>());
         fresh->generation = ++last_generation;
         // loaded with the query's snapshot, which may predate a change (whose
         // invalidation this call has already consumed): good for this statement only

@@ -1,4 +1,5 @@
-// The catalog as the SQL functions see it: loaded through SPI, guarded by
+// The catalog as the SQL functions see it: loaded through SPI (on a Citus
+// worker, read from its copy of the coordinator's without SQL), guarded by
 // triggers, and cached per backend until PostgreSQL's relcache invalidation
 // says a catalog table changed.
 #pragma once
