@@ -3,7 +3,8 @@
 
 PG_CONFIG=${PG_CONFIG:-pg_config}
 PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-15-plproxy postgresql-contrib
-    libfmt-dev nlohmann-json3-dev libipc-run-perl build-essential clang-14)
+    libfmt-dev nlohmann-json3-dev libipc-run-perl build-essential clang-14
+    python3-django python3-psycopg2)
 
 step() { printf '\n=== %s\n' "$*"; }
 die() { echo "error: $*" >&2; exit 1; }

@@ -28,7 +28,7 @@ work=$(make_workdir shardroute-test)
 # The suites run as the server user, who may not be able to read the clone
 # (e.g. under /root): they read a copy of the test inputs in the work directory.
 input="$work/input"
-mkdir -p "$input" && cp -r sql expected test README.md "$input/" && own "$input"
+mkdir -p "$input" && cp -r sql expected test clients README.md "$input/" && own "$input"
 
 total_pass=0
 total_fail=0

@@ -1,0 +1,5 @@
+from django.db import models
+
+
+class Event(models.Model):
+    name = models.TextField()

@@ -1,0 +1,1 @@
+"""Test app: a LOAD_BALANCED_APPS app (read group "users")."""
