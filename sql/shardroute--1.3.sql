@@ -1332,8 +1332,9 @@ REVOKE EXECUTE ON FUNCTION @extschema@.citus_register(bool), @extschema@._citus_
 -- On the proxy, shard_fence records what is fenced and on which node the fence
 -- was placed. On each partition database, partition_fence holds that node's own
 -- fences, and the trigger shardroute_fence on every sharded table refuses writes
--- to them (SQLSTATE 25006): 'fenced' refuses every write, 'moved' (a shard that
--- moved away, whose rows here are misplaced copies) refuses INSERT and UPDATE.
+-- to them (SQLSTATE 25006): 'fenced' while a move is under way, 'moved' once
+-- the shard lives elsewhere (its rows here are misplaced copies, which only
+-- the clean-up deletes, with shardroute.fence_cleanup on).
 ------------------------------------------------------------------------------
 
 CREATE TABLE @extschema@.shard_fence (
@@ -1368,7 +1369,7 @@ CREATE TABLE @extschema@.partition_fence (
     CHECK (shard >= 0 AND shard < shard_count)
 );
 COMMENT ON TABLE @extschema@.partition_fence IS
-'On a partition database: the shards whose writes the shardroute_fence triggers refuse here. fenced: every write (a move is under way); moved: INSERT and UPDATE (the shard lives elsewhere now; DELETE stays allowed for the clean-up). Written by the proxy (fence_shards, unfence_shards).';
+'On a partition database: the shards whose writes the shardroute_fence triggers refuse here. fenced: a move is under way; moved: the shard lives elsewhere now (only the misplaced-row clean-up deletes its rows, with shardroute.fence_cleanup on). Written by the proxy (fence_shards, unfence_shards).';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.partition_fence', '');
 REVOKE ALL ON @extschema@.partition_fence FROM PUBLIC;
 GRANT SELECT ON @extschema@.partition_fence TO PUBLIC;
@@ -1379,7 +1380,7 @@ CREATE FUNCTION @extschema@._fence_changed() RETURNS trigger
 CREATE TRIGGER fence_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.partition_fence
     FOR EACH STATEMENT EXECUTE FUNCTION @extschema@._fence_changed();
 
--- BEFORE INSERT OR UPDATE OR DELETE, each row, on a sharded table of a partition
+-- AFTER INSERT OR UPDATE OR DELETE, each row, on a sharded table of a partition
 -- database; arguments: cluster, key column.
 CREATE FUNCTION @extschema@.fence_guard() RETURNS trigger
     AS 'MODULE_PATHNAME', 'shardroute_fence_guard' LANGUAGE C;
@@ -1412,9 +1413,20 @@ BEGIN
                 || convert_to(key_columns[i], getdatabaseencoding()) || '\x00'::bytea;
         IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = tables[i] AND t.tgname = 'shardroute_fence'
                           AND t.tgargs = args AND t.tgenabled <> 'D') THEN
-            EXECUTE format('CREATE OR REPLACE TRIGGER shardroute_fence BEFORE INSERT OR UPDATE OR DELETE ON %s '
-                           'FOR EACH ROW EXECUTE FUNCTION shardroute.fence_guard(%L, %L)',
-                           tables[i], _fence_local.cluster, key_columns[i]);
+            -- AFTER: the row as written (generated columns, other triggers' changes).
+            -- Creating it waits for the table's writers, and new writers queue
+            -- behind it: give up rather than stall them.
+            PERFORM set_config('lock_timeout', '2s', true);
+            BEGIN
+                EXECUTE format('CREATE OR REPLACE TRIGGER shardroute_fence AFTER INSERT OR UPDATE OR DELETE ON %s '
+                               'FOR EACH ROW EXECUTE FUNCTION shardroute.fence_guard(%L, %L)',
+                               tables[i], _fence_local.cluster, key_columns[i]);
+            EXCEPTION WHEN lock_not_available THEN
+                RAISE EXCEPTION 'could not put the fence trigger on table %: a transaction holds it', tables[i]
+                    USING ERRCODE = 'lock_not_available',
+                          DETAIL = 'The first fence of a table adds a trigger to it, which waits for the table''s writers (at most 2 s).',
+                          HINT = 'Retry fence_shards() when the long transactions on that table have ended.';
+            END;
         END IF;
     END LOOP;
     INSERT INTO shardroute.partition_fence AS f (cluster, shard, shard_count, algorithm, kind)
@@ -1426,32 +1438,73 @@ BEGIN
 END $$;
 
 -- On a partition database, after _fence_local committed: waits for every
--- transaction that held a write lock on the tables then (it may have written a
--- fenced shard before the fence), ending those still open after timeout_ms.
--- Returns how many were ended. Transactions that start later see the fence.
+-- transaction that held a write lock on the tables (or their partitions) then
+-- (it may have written a fenced shard before the fence), ending those still
+-- open after timeout_ms; and for prepared transactions holding writes to them,
+-- which cannot be ended: past the timeout it raises, naming them. Returns how
+-- many transactions it ended. Transactions that start later see the fence.
 CREATE FUNCTION @extschema@._fence_wait(tables regclass[], timeout_ms int4) RETURNS int4
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    rels oid[];
     writers text[];
     deadline timestamptz := clock_timestamp() + make_interval(secs => timeout_ms / 1000.0);
     ended int4 := 0;
-    p int4;
+    prepared text;
+    w record;
+    write_modes text[] := ARRAY['RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'];
 BEGIN
+    -- only tables the caller may fence, and that carry the guard
+    IF EXISTS (SELECT 1 FROM unnest(tables) t
+                WHERE NOT has_table_privilege(session_user, t, 'TRIGGER')
+                   OR NOT EXISTS (SELECT 1 FROM pg_trigger g WHERE g.tgrelid = t AND g.tgname = 'shardroute_fence')) THEN
+        RAISE EXCEPTION 'permission denied to wait for the writers of these tables'
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Only fenced tables on which the caller has the TRIGGER privilege are waited for.';
+    END IF;
+    -- a writer of a partitioned table may hold a lock on one partition only
+    -- (pg_partition_tree() is empty for a table that is not partitioned)
+    SELECT array_agg(DISTINCT r) INTO rels
+      FROM (SELECT t::oid FROM unnest(tables) t
+            UNION SELECT p.relid::oid FROM unnest(tables) t, pg_partition_tree(t) p) x(r);
     SELECT array_agg(DISTINCT l.virtualtransaction) INTO writers
       FROM pg_locks l
-     WHERE l.locktype = 'relation' AND l.relation = ANY (tables) AND l.granted AND l.pid <> pg_backend_pid()
-       AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
-       AND l.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock');
+     WHERE l.locktype = 'relation' AND l.relation = ANY (rels) AND l.granted AND l.pid IS NOT NULL
+       AND l.pid <> pg_backend_pid() AND l.mode = ANY (write_modes)
+       AND l.database = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database());
     LOOP
-        EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'virtualxid' AND l.virtualxid = ANY (writers));
+        -- a writer that PREPAREs keeps its locks as a prepared transaction
+        SELECT string_agg(DISTINCT coalesce(quote_literal(x.gid), l.virtualtransaction), ', ') INTO prepared
+          FROM pg_locks l
+          LEFT JOIN pg_locks t ON t.locktype = 'transactionid' AND t.pid IS NULL
+                              AND t.virtualtransaction = l.virtualtransaction
+          LEFT JOIN pg_prepared_xacts x ON x.transaction = t.transactionid
+         WHERE l.locktype = 'relation' AND l.relation = ANY (rels) AND l.pid IS NULL AND l.mode = ANY (write_modes);
+        EXIT WHEN prepared IS NULL
+              AND NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'virtualxid' AND l.virtualxid = ANY (writers));
         IF clock_timestamp() >= deadline THEN
-            FOR p IN SELECT DISTINCT l.pid FROM pg_locks l
-                      WHERE l.locktype = 'virtualxid' AND l.virtualxid = ANY (writers) AND l.pid IS NOT NULL LOOP
-                IF pg_terminate_backend(p, 5000) THEN
+            IF prepared IS NOT NULL THEN
+                RAISE EXCEPTION 'prepared transactions hold writes to the fenced tables: %', prepared
+                    USING ERRCODE = 'object_not_in_prerequisite_state',
+                          HINT = 'COMMIT PREPARED or ROLLBACK PREPARED them, then fence again; the fence stays until unfence_shards().';
+            END IF;
+            -- the rules of pg_terminate_backend() for the caller: its own roles'
+            -- backends, or with pg_signal_backend any but a superuser's
+            FOR w IN SELECT DISTINCT l.pid, a.usesysid, r.rolsuper
+                       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid JOIN pg_roles r ON r.oid = a.usesysid
+                      WHERE l.locktype = 'virtualxid' AND l.virtualxid = ANY (writers) LOOP
+                IF NOT ((SELECT c.rolsuper FROM pg_roles c WHERE c.rolname = session_user)
+                        OR (NOT w.rolsuper AND (pg_has_role(session_user, w.usesysid, 'MEMBER')
+                                                OR pg_has_role(session_user, 'pg_signal_backend', 'MEMBER')))) THEN
+                    RAISE EXCEPTION 'permission denied to end the writer with PID %', w.pid
+                        USING ERRCODE = 'insufficient_privilege',
+                              HINT = 'Grant pg_signal_backend to the role the proxy connects as, or end it by hand.';
+                END IF;
+                IF pg_terminate_backend(w.pid, 5000) THEN
                     ended := ended + 1;
                 END IF;
             END LOOP;
-            deadline := 'infinity';
+            deadline := clock_timestamp() + make_interval(secs => timeout_ms / 1000.0);
         END IF;
         PERFORM pg_sleep(0.005);
     END LOOP;
@@ -1525,37 +1578,47 @@ COMMENT ON FUNCTION @extschema@.fence_shards(text, int4, int4) IS
 CREATE FUNCTION @extschema@.unfence_shards(cluster text, first_shard int4, last_shard int4) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    c shardroute.shard_cluster;
     n record;
 BEGIN
     PERFORM shardroute._lock_catalog();
-    IF NOT EXISTS (SELECT 1 FROM shardroute.shard_cluster s WHERE s.name = unfence_shards.cluster) THEN
+    SELECT * INTO c FROM shardroute.shard_cluster s WHERE s.name = unfence_shards.cluster;
+    IF NOT FOUND THEN
         PERFORM shardroute._unknown('cluster', unfence_shards.cluster);
     END IF;
-    -- every node that holds fences of these shards: where they were placed, and
-    -- the shards' owners now (a promoted copy holds its primary's fences)
+    IF first_shard IS NULL OR last_shard IS NULL OR first_shard < 0 OR last_shard >= c.shard_count
+       OR first_shard > last_shard THEN
+        RAISE EXCEPTION 'shards % to % are not a range of cluster "%"', first_shard, last_shard, c.name
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = format('Its shards are 0 to %s.', c.shard_count - 1);
+    END IF;
+    -- every node that may hold fences of these shards: the shards' owners now
+    -- (a promoted copy holds its primary's fences; a fence whose proxy
+    -- transaction rolled back is on its owner), and the nodes the proxy
+    -- recorded, which keep them as 'moved' when they no longer own the shards
     FOR n IN WITH f AS (
-                 SELECT s.shard, s.node AS fenced_on,
-                        (SELECT r.node FROM shardroute.shard_range r WHERE r.cluster = s.cluster
-                            AND s.shard BETWEEN r.first_shard AND r.last_shard) AS owner
-                   FROM shardroute.shard_fence s
-                  WHERE s.cluster = unfence_shards.cluster AND s.shard BETWEEN first_shard AND last_shard),
-             places AS (SELECT fenced_on AS node FROM f UNION SELECT owner FROM f WHERE owner IS NOT NULL)
+                 SELECT s AS shard,
+                        (SELECT r.node FROM shardroute.shard_range r WHERE r.cluster = c.name
+                            AND s BETWEEN r.first_shard AND r.last_shard) AS owner,
+                        (SELECT x.node FROM shardroute.shard_fence x WHERE x.cluster = c.name AND x.shard = s) AS fenced_on
+                   FROM generate_series(first_shard, last_shard) s),
+             places AS (SELECT f.owner AS node FROM f WHERE f.owner IS NOT NULL
+                        UNION SELECT f.fenced_on FROM f WHERE f.fenced_on IS NOT NULL)
              SELECT p.node, coalesce(array_agg(f.shard ORDER BY f.shard) FILTER (WHERE f.owner = p.node), '{}') AS owned,
                     coalesce(array_agg(f.shard ORDER BY f.shard)
                              FILTER (WHERE f.fenced_on = p.node AND f.owner IS DISTINCT FROM p.node), '{}') AS moved,
                     EXISTS (SELECT 1 FROM shardroute.node x WHERE x.name = p.node) AS known
                FROM places p, f GROUP BY p.node ORDER BY p.node LOOP
         IF n.known THEN
-            PERFORM shardroute._unfence_push(unfence_shards.cluster, n.node, n.owned, n.moved);
+            PERFORM shardroute._unfence_push(c.name, n.node, n.owned, n.moved);
         ELSE
             RAISE NOTICE 'node "%" is no longer in the catalog: its database keeps its fences', n.node;
         END IF;
     END LOOP;
     DELETE FROM shardroute.shard_fence s
-     WHERE s.cluster = unfence_shards.cluster AND s.shard BETWEEN first_shard AND last_shard;
+     WHERE s.cluster = c.name AND s.shard BETWEEN first_shard AND last_shard;
 END $$;
 COMMENT ON FUNCTION @extschema@.unfence_shards(text, int4, int4) IS
-'Ends the fence of shards first_shard..last_shard: their owners take writes again; a node that fenced them but no longer owns them keeps refusing INSERT and UPDATE on them (its rows are misplaced copies: delete_misplaced_rows() removes them). Run it after the move''s assign_shards/move_node and plproxy_sync, in the same transaction.';
+'Ends the fence of shards first_shard..last_shard on the databases of their owners (also a fence left by a fence_shards() whose transaction failed); a node that fenced them but no longer owns them keeps refusing writes to them (its rows are misplaced copies: delete_misplaced_rows() removes them). Run it after the move''s assign_shards/move_node and plproxy_sync, in the same transaction.';
 
 REVOKE EXECUTE ON FUNCTION @extschema@.fence_shards(text, int4, int4), @extschema@.unfence_shards(text, int4, int4),
     @extschema@._fence_push(text, text, int4[], text[], text[]), @extschema@._unfence_push(text, text, int4[], int4[]),

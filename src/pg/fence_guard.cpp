@@ -1,20 +1,28 @@
-// The fence guard: a BEFORE ROW trigger on each sharded table of a partition
+// The fence guard: an AFTER ROW trigger on each sharded table of a partition
 // database (fence_shards creates it), with arguments (cluster, key column).
-// It hashes the row's key as the lookups do and refuses the write when
-// shardroute.partition_fence lists the shard: 'fenced' refuses every write,
-// 'moved' INSERT and UPDATE. SQLSTATE 25006, so that writers retry.
+// AFTER, so that it sees the row as written (generated columns, other
+// triggers' changes). It hashes the row's key as the lookups do (a domain's
+// value as its base type) and refuses the write when shardroute.partition_fence
+// lists the shard, with SQLSTATE 25006 so that writers retry: 'fenced' while a
+// move is under way, 'moved' once the shard lives elsewhere; a 'moved' shard's
+// misplaced rows may be deleted only with shardroute.fence_cleanup on (the
+// misplaced-row clean-up sets it).
 //
 // The fences are cached per backend and reloaded, with the latest committed
 // data, after a relcache invalidation of partition_fence. A writer takes its
 // table lock before this trigger runs, and taking a lock reads pending
 // invalidations; fence_shards waits for the writers that held the lock before
-// the fence committed (_fence_wait), so every later write sees the fence.
+// the fence committed (_fence_wait, also those of each partition of a
+// partitioned table), so every later write sees the fence. That wait is what
+// makes the guard correct: a transaction that holds the lock already may run
+// statements that read no invalidation (a cached plan).
 #include "common/error.hpp"
 #include "hash/algorithm.hpp"
 
 #include "pg/fence_guard.hpp"
 #include "pg/guard.hpp"
 #include "pg/hashing.hpp"
+#include "pg/settings.hpp"
 
 extern "C" {
 #include "access/heapam.h"
@@ -188,10 +196,11 @@ void check_row(const ClusterFences &c, std::string_view cluster, HeapTuple tuple
                     "The shard is being moved: writes to it are refused until shardroute.unfence_shards() ends the "
                     "move, usually within seconds.",
                     "Retry the write.");
-    if (kind == 'm' && !deleting)
+    if (kind == 'm' && !(deleting && pg::fence_cleanup))
         throw Error("25006",
                     fmt::format("shard {} of cluster {} has moved to another database", shard, quoted_name(cluster)),
-                    "This database no longer owns the shard: its rows here are misplaced copies.",
+                    "This database no longer owns the shard: its rows here are misplaced copies, which "
+                    "shardroute.delete_misplaced_rows() removes.",
                     "Retry the write through the proxy, which routes it to the shard's owner.");
 }
 
@@ -209,9 +218,9 @@ SHARDROUTE_FUNCTION(shardroute_fence_guard) {
     if (!CALLED_AS_TRIGGER(fcinfo))
         throw Error(sqlstate::feature_not_supported, "shardroute trigger functions must be called as triggers");
     auto *td = reinterpret_cast<TriggerData *>(fcinfo->context);
-    if (!TRIGGER_FIRED_BEFORE(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) || td->tg_trigger->tgnargs != 2)
+    if (!TRIGGER_FIRED_AFTER(td->tg_event) || !TRIGGER_FIRED_FOR_ROW(td->tg_event) || td->tg_trigger->tgnargs != 2)
         throw Error(sqlstate::feature_not_supported,
-                    "shardroute.fence_guard() must be a BEFORE ROW trigger with arguments (cluster, key column)");
+                    "shardroute.fence_guard() must be an AFTER ROW trigger with arguments (cluster, key column)");
     bool updating = TRIGGER_FIRED_BY_UPDATE(td->tg_event), deleting = TRIGGER_FIRED_BY_DELETE(td->tg_event);
     HeapTuple result = updating ? td->tg_newtuple : td->tg_trigtuple;
     const FenceCache &cache = current_fences();
@@ -228,7 +237,8 @@ SHARDROUTE_FUNCTION(shardroute_fence_guard) {
         throw Error(sqlstate::undefined_column,
                     fmt::format("table {} has no column {}", quoted_name(RelationGetRelationName(td->tg_relation)),
                                 quoted_name(column)));
-    Oid type = TupleDescAttr(desc, attnum - 1)->atttypid;
+    Oid column_type = TupleDescAttr(desc, attnum - 1)->atttypid;
+    Oid type = pg::pg_call([column_type]() noexcept { return getBaseType(column_type); });
     // an UPDATE may move a row between shards: both must be open
     check_row(it->second, cluster, td->tg_trigtuple, desc, attnum, type, deleting);
     if (updating)

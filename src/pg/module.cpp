@@ -21,6 +21,7 @@ void _PG_init(void);
 namespace shardroute::pg {
 bool read_from_standbys = false;
 int fence_timeout_ms = 5000;
+bool fence_cleanup = false;
 } // namespace shardroute::pg
 
 void _PG_init(void) {
@@ -34,6 +35,11 @@ void _PG_init(void) {
         "Transactions that held a write lock on a sharded table when the fence was placed are "
         "waited for; those still open after this time are terminated.",
         &shardroute::pg::fence_timeout_ms, 5000, 0, 3600 * 1000, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable("shardroute.fence_cleanup",
+                             "Lets DELETE remove the rows of shards that moved away from this database.",
+                             "The fence guard refuses every write to a shard marked moved; the misplaced-row "
+                             "clean-up turns this on for its own session.",
+                             &shardroute::pg::fence_cleanup, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomBoolVariable("shardroute.log_routing", "Logs each read choice at DEBUG1.", nullptr,
                              &shardroute::pg::log_routing, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     shardroute::pg::lag_monitor_define_gucs();

@@ -177,9 +177,12 @@ Conn connect(const Partition &p) {
 Res checked(Res res, const Partition &p) {
     if (!res || PQresultStatus(res.get()) != PGRES_TUPLES_OK) {
         const char *state = res ? PQresultErrorField(res.get(), PG_DIAG_SQLSTATE) : nullptr;
+        const char *detail = res ? PQresultErrorField(res.get(), PG_DIAG_MESSAGE_DETAIL) : nullptr;
+        const char *hint = res ? PQresultErrorField(res.get(), PG_DIAG_MESSAGE_HINT) : nullptr;
         throw Error(state && std::string(state).size() == 5 ? std::string(state) : sqlstate::connection_failure,
                     "on the partition database of node " + quoted_name(p.node) + ": " +
-                        (res ? PQresultErrorField(res.get(), PG_DIAG_MESSAGE_PRIMARY) ?: "" : "no result"));
+                        (res ? PQresultErrorField(res.get(), PG_DIAG_MESSAGE_PRIMARY) ?: "" : "no result"),
+                    detail ? detail : "", hint ? hint : "");
     }
     return res;
 }
@@ -217,10 +220,14 @@ std::string quoted_table(const std::string &name) {
 // shard, that hash's low bits.
 std::string hash_expression(PGconn *conn, const Partition &p, const std::string &table, const std::string &key,
                             const topology::Cluster &c) {
-    std::string type_sql = fmt::format("SELECT pg_catalog.format_type(a.atttypid, NULL) FROM pg_catalog.pg_attribute a "
-                                       "WHERE a.attrelid = {}::pg_catalog.regclass AND a.attname = {} AND a.attnum > 0 "
-                                       "AND NOT a.attisdropped",
-                                       pg::quote_literal(table), pg::quote_literal(key));
+    // a domain's values hash as its base type's (a domain over uuid: 16 bytes)
+    std::string type_sql =
+        fmt::format("WITH RECURSIVE t(oid, base) AS (SELECT a.atttypid, y.typbasetype FROM pg_catalog.pg_attribute a "
+                    "JOIN pg_catalog.pg_type y ON y.oid = a.atttypid WHERE a.attrelid = {}::pg_catalog.regclass "
+                    "AND a.attname = {} AND a.attnum > 0 AND NOT a.attisdropped "
+                    "UNION ALL SELECT y.oid, y.typbasetype FROM t JOIN pg_catalog.pg_type y ON y.oid = t.base) "
+                    "SELECT pg_catalog.format_type(t.oid, NULL) FROM t WHERE t.base = 0",
+                    pg::quote_literal(table), pg::quote_literal(key));
     Res type = run(conn, p, type_sql);
     if (PQntuples(type.get()) != 1)
         throw Error(sqlstate::undefined_column,
@@ -368,6 +375,8 @@ PGconn *open_delete_connection(const Partition &p) {
         close_delete_connection();
     if (!delete_connection.conn) {
         Conn fresh = connect(p);
+        // the fence guard lets this session delete rows of shards that moved away
+        run(fresh.get(), p, "SELECT pg_catalog.set_config('shardroute.fence_cleanup', 'on', false)");
         delete_connection.conn = fresh.release();
         delete_connection.conninfo = p.conninfo;
     }

@@ -9,4 +9,8 @@ extern bool read_from_standbys;
 // shardroute.fence_timeout: how long fence_shards waits for writers under way (ms).
 extern int fence_timeout_ms;
 
+// shardroute.fence_cleanup: the fence guard lets DELETE remove rows of shards
+// that moved away (the misplaced-row clean-up turns it on for its session).
+extern bool fence_cleanup;
+
 } // namespace shardroute::pg

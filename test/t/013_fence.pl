@@ -13,6 +13,7 @@ use Test::More;
 
 my $pg1 = PostgreSQL::Test::Cluster->new('pg1');
 $pg1->init;
+$pg1->append_conf('postgresql.conf', 'max_prepared_transactions = 5');
 $pg1->start;
 my ($host, $port) = ($pg1->host, $pg1->port);
 
@@ -168,7 +169,9 @@ is($pg1->safe_psql('proxy', "SELECT insert_doc('$key9b')"), '1', 'after unfence_
 is($pg1->safe_psql('p1', q{SELECT count(*) FROM shardroute.partition_fence}), '0', 'p1 holds no fence');
 is($pg1->safe_psql('proxy', q{SELECT count(*) FROM shardroute.fences}), '0', 'nor the proxy');
 
-# a shard that moved away: its old owner refuses INSERT and UPDATE, allows DELETE
+# a shard that moved away: its old owner refuses every write (a DELETE there
+# would be acknowledged and lost while the proxy still routes to it), except the
+# clean-up's (shardroute.fence_cleanup)
 my $key9c = more(9, 1);
 $pg1->safe_psql('proxy', q{SELECT shardroute.fence_shards('c', 8, 9)});
 $pg1->safe_psql('proxy', q{BEGIN; SELECT shardroute.assign_shards('c', 'p2', 8, 9); SELECT shardroute.plproxy_sync('c');
@@ -177,10 +180,71 @@ is($pg1->safe_psql('p1', q{SELECT string_agg(shard || ':' || kind, ',' ORDER BY 
     '8:moved,9:moved', 'the old owner marks the shards moved');
 ($rc, $out, $err) = $pg1->psql('p1', "INSERT INTO docs VALUES ('$key9c')");
 like($err, qr/shard 9 of cluster "c" has moved to another database/, 'an INSERT there is refused');
+($rc, $out, $err) = $pg1->psql('p1', "DELETE FROM docs WHERE doc_id = '$key{9}'");
+like($err, qr/shard 9 of cluster "c" has moved to another database/, 'a DELETE too');
+($rc, $out, $err) = $pg1->psql('p1', "SET shardroute.fence_cleanup = on; BEGIN; DELETE FROM docs WHERE doc_id = '$key{9}'; ROLLBACK");
+is($rc, 0, 'unless shardroute.fence_cleanup is on, as for the clean-up') or diag($err);
 is($pg1->safe_psql('proxy', "SELECT insert_doc('$key9c')"), '1', 'through the proxy it reaches the new owner');
 is($pg1->safe_psql('p2', "SELECT count(*) FROM docs WHERE doc_id = '$key9c'"), '1', 'which is p2');
 ($rc, $out, $err) = $pg1->psql('proxy', q{CALL shardroute.delete_misplaced_rows('c')});
 is($rc, 0, 'the misplaced rows are deleted on the old owner') or diag($err);
 is($pg1->safe_psql('proxy', q{SELECT count(*) FROM shardroute.misplaced_rows('c')}), '0', 'none left');
+
+
+# A fence whose proxy transaction rolled back stays on the partition (it takes
+# effect at once); unfence_shards lifts it from the shards' owner all the same.
+$pg1->safe_psql('proxy', q{BEGIN; SELECT shardroute.fence_shards('c', 2, 3); ROLLBACK});
+is($pg1->safe_psql('p1', q{SELECT string_agg(shard::text, ',') FROM shardroute.partition_fence WHERE kind = 'fenced'}),
+    '2,3', 'a rolled-back fence_shards left p1 fenced');
+$pg1->safe_psql('proxy', q{SELECT shardroute.unfence_shards('c', 2, 3)});
+is($pg1->safe_psql('p1', q{SELECT count(*) FROM shardroute.partition_fence WHERE kind = 'fenced'}), '0',
+    'unfence_shards lifts it');
+
+# A prepared transaction that wrote the tables before the fence cannot be
+# ended: fence_shards waits fence_timeout for it, then fails naming it (the
+# move must not go on), and the shard stays fenced.
+$pg1->safe_psql('p1', "BEGIN; INSERT INTO docs VALUES ('${\ more(4, 0) }'); PREPARE TRANSACTION 'writer_2pc'");
+($rc, $out, $err) = $pg1->psql('proxy', q{SET shardroute.fence_timeout = '500ms'; SELECT shardroute.fence_shards('c', 4, 5)});
+like($err, qr/prepared transactions hold writes to the fenced tables: 'writer_2pc'/, 'a prepared writer fails the fence');
+$pg1->safe_psql('p1', "ROLLBACK PREPARED 'writer_2pc'");
+$pg1->safe_psql('proxy', q{SELECT shardroute.fence_shards('c', 4, 5)});
+is($pg1->safe_psql('proxy', q{SELECT first_shard || '-' || last_shard FROM shardroute.fences WHERE first_shard = 4}), '4-5',
+    'once it is resolved, fencing again works');
+$pg1->safe_psql('proxy', q{SELECT shardroute.unfence_shards('c', 4, 5)});
+
+# The key as written: a generated column, a key a later trigger fills in, a
+# domain over uuid (hashed as its 16 bytes, as shard_for_key(cluster, uuid)),
+# a partitioned table whose writer locks only a partition.
+$pg1->safe_psql('p1', q{
+    CREATE TABLE gdocs (id text, doc_id text GENERATED ALWAYS AS ('doc-' || id) STORED);
+    CREATE DOMAIN doc_uuid AS uuid;
+    CREATE TABLE udocs (doc_id doc_uuid);
+    CREATE TABLE pdocs (doc_id text, part int NOT NULL DEFAULT 0) PARTITION BY LIST (part);
+    CREATE TABLE pdocs_0 PARTITION OF pdocs FOR VALUES IN (0);
+    CREATE TABLE pdocs_1 PARTITION OF pdocs FOR VALUES IN (1);
+});
+$pg1->safe_psql('proxy', q{SELECT shardroute.add_sharded_table('c', t, 'doc_id') FROM unnest(ARRAY['gdocs', 'udocs', 'pdocs']) t});
+my $uuid = $pg1->safe_psql('proxy', q{SELECT u FROM (SELECT gen_random_uuid() u FROM generate_series(1, 500)) x
+                                      WHERE shardroute.shard_for_key('c', u) BETWEEN 10 AND 11 LIMIT 1});
+my $gen = $pg1->safe_psql('proxy', q{SELECT i FROM generate_series(1, 5000) i WHERE shardroute.shard_for_key('c', 'doc-' || i) = 10 LIMIT 1});
+my $pkey = more(11, 2);
+# the first fence of a table adds its trigger (it waits for the table's writers)
+$pg1->safe_psql('proxy', q{SELECT shardroute.fence_shards('c', 12, 12); SELECT shardroute.unfence_shards('c', 12, 12)});
+# a writer of one partition, holding its lock across the fence
+my $pw = $pg1->background_psql('p1', on_error_stop => 0);
+$pw->query_safe("PREPARE ins(text) AS INSERT INTO pdocs_0 VALUES (\$1); BEGIN; EXECUTE ins('warm-up')");
+$pg1->safe_psql('proxy', q{SET shardroute.fence_timeout = '1s'; SELECT shardroute.fence_shards('c', 10, 11)});
+$pw->{stdin} .= "EXECUTE ins('$pkey'); COMMIT;\n";
+eval { $pw->quit };
+is($pg1->safe_psql('p1', "SELECT count(*) FROM pdocs WHERE doc_id IN ('warm-up', '$pkey')"), '0',
+    'a writer holding a partition was ended by the fence: nothing it wrote committed');
+for my $case ([qq{INSERT INTO gdocs (id) VALUES ('$gen')}, 'a generated key'],
+              [qq{INSERT INTO udocs VALUES ('$uuid')}, 'a domain over uuid'],
+              [qq{INSERT INTO pdocs VALUES ('$pkey')}, 'a partitioned table']) {
+    ($rc, $out, $err) = $pg1->psql('p1', $case->[0]);
+    like($err, qr/shard 1[01] of cluster "c" is fenced/, "$case->[1]: refused");
+}
+$pg1->safe_psql('proxy', q{SELECT shardroute.unfence_shards('c', 10, 11)});
+is($pg1->safe_psql('p1', qq{INSERT INTO udocs VALUES ('$uuid') RETURNING 1}), '1', 'after unfence they are written');
 
 done_testing();
