@@ -64,8 +64,10 @@ CREATE PROCEDURE soak_changer(seconds float8) LANGUAGE plpgsql AS $$
 DECLARE
     stop timestamptz := clock_timestamp() + seconds * interval '1 second';
     v int := 0;
+    step_start timestamptz;
 BEGIN
     WHILE clock_timestamp() < stop LOOP
+        step_start := clock_timestamp();
         v := v + 1;
         PERFORM soak_apply(v % 3);
         PERFORM soak_snapshot(v);
@@ -73,7 +75,8 @@ BEGIN
         COMMIT;
         UPDATE soak_version SET u = clock_timestamp() WHERE seq = v;
         COMMIT;
-        PERFORM pg_sleep(0.010 + random() * 0.010);
+        -- the next change 10-20 ms after this one started
+        PERFORM pg_sleep(greatest(0, 0.010 + random() * 0.010 - extract(epoch FROM clock_timestamp() - step_start)));
     END LOOP;
 END $$;
 
