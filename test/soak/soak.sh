@@ -21,6 +21,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../bench/lib.sh" "max_connections = 40"
 source "$here/../bench/results.sh"
+RESULTS_MACHINE=${RESULTS_MACHINE:-$(results_machine)} # the load before the run
 
 secs=${SOAK_SECONDS:-60}
 clients=${SOAK_CLIENTS:-8}
