@@ -48,17 +48,52 @@ count_suite() { # suite exit-status log
     count "$1" "$ok" "$bad"
 }
 
-# --- unit tests of the pure C++ cores -------------------------------------------
-step "unit tests"
-make -s test/unit/unit_tests >/dev/null || die "unit tests do not build"
-out=$(test/unit/unit_tests 2>&1)
-echo "$out"
-line=$(grep -E '^unit: [0-9]+ passed, [0-9]+ failed$' <<<"$out" | tail -1)
-if [ -n "$line" ]; then
-    read -r p f < <(sed -E 's/^unit: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$line")
-    count unit "$p" "$f"
+# --- unit tests and fuzz regressions, under ASan + UBSan -----------------------
+# The unit tests of the pure C++ cores, and the Django fuzz target replaying its
+# seeds and regressions (test/fuzz/), built with -fsanitize=address,undefined
+# -fno-sanitize-recover=all (make sanitize): any sanitizer report, leaks
+# included, fails the run. (make unit builds the same tests without sanitizers.)
+step "unit tests and fuzz regressions (ASan + UBSan)"
+sanitizer_report='ERROR: (Address|Leak)Sanitizer|runtime error:'
+if make -s -j"$(nproc)" test/.build/san/unit_tests test/.build/san/fuzz_replay >"$work/san-build.log" 2>&1; then
+    out=$(make -s sanitize 2>&1)
+    echo "$out"
+    line=$(grep -E '^unit: [0-9]+ passed, [0-9]+ failed$' <<<"$out" | tail -1)
+    if [ -n "$line" ]; then
+        read -r p f < <(sed -E 's/^unit: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/' <<<"$line")
+        grep -qE "$sanitizer_report" <<<"$out" && [ "$f" -eq 0 ] && f=1
+        count unit "$p" "$f"
+    else
+        count unit 0 1 # a sanitizer report or crash ended the unit tests
+    fi
+    line=$(grep -E '^fuzz_replay: [0-9]+ inputs replayed, 0 failed$' <<<"$out" | tail -1)
+    if [ -n "$line" ] && ! grep -qE "$sanitizer_report" <<<"$out"; then
+        count fuzz "$(cut -d' ' -f2 <<<"$line")" 0
+    else
+        count fuzz 0 1
+    fi
 else
+    cat "$work/san-build.log"
     count unit 0 1
+    count fuzz 0 1
+fi
+
+# --- clang: every object compiled by clang++, our warnings as errors -------------
+skipped_checks=()
+clang_cxx=
+for c in ${CLANG_CXX:-clang++ clang++-14}; do
+    if command -v "$c" >/dev/null; then clang_cxx=$c; break; fi
+done
+if [ -n "$clang_cxx" ]; then
+    step "clang build ($clang_cxx, -Werror)"
+    if make -s -j"$(nproc)" clang-check CLANG_CXX="$clang_cxx" CLANG_CC="${clang_cxx/++/}"; then
+        echo "clang: every object compiles without a warning"
+        count clang 1 0
+    else
+        count clang 0 1
+    fi
+else
+    skipped_checks+=("clang build (no clang++ installed)")
 fi
 
 # --- pg_regress on a temporary instance ------------------------------------------
@@ -108,11 +143,24 @@ if compgen -G "test/t/*.pl" >/dev/null; then
     fi
 fi
 
+# --- optional: a short soak (make soak for SOAK_SMOKE_SECONDS) --------------------
+if [ -n "${SOAK_SMOKE_SECONDS:-}" ]; then
+    step "soak smoke (${SOAK_SMOKE_SECONDS} s)"
+    if SOAK_SECONDS=$SOAK_SMOKE_SECONDS SOAK_NO_RESULTS=1 bash test/soak/soak.sh; then
+        count soak 1 0
+    else
+        count soak 0 1
+    fi
+fi
+
 echo
 echo "=== summary"
 cat "$work/summary"
 if [ -n "${skipped_scripts:-}" ]; then
-    echo "$total_pass passed, $total_fail failed, skipped: $skipped_scripts (${citus_status#citus: })"
+    skipped_checks+=("$skipped_scripts (${citus_status#citus: })")
+fi
+if [ ${#skipped_checks[@]} -gt 0 ]; then
+    echo "$total_pass passed, $total_fail failed, skipped: $(IFS=';'; echo "${skipped_checks[*]}" | sed 's/;/; /g')"
 else
     echo "$total_pass passed, $total_fail failed"
 fi
