@@ -12,7 +12,8 @@ EXTENSION  = shardroute
 MODULE_big = shardroute
 DATA       = sql/shardroute--1.0.sql sql/shardroute--1.1.sql sql/shardroute--1.2.sql sql/shardroute--1.3.sql \
              sql/shardroute--1.0--1.1.sql sql/shardroute--1.1--1.2.sql sql/shardroute--1.2--1.3.sql
-DOCS       = README.md
+# installed as share/doc/.../extension/README.shardroute.md, not a bare README.md
+DOCS       = README.shardroute.md
 PGFILEDESC = "shardroute - shard lookup and read routing for sharded PostgreSQL"
 
 SRCS = $(sort $(wildcard src/*/*.cpp))
@@ -35,12 +36,16 @@ SHLIB_LINK  = -lstdc++ -lfmt -lpq
 # bitcode with the same language level and include paths.
 COMPILE.cxx.bc = $(CLANG) -xc++ -std=c++17 -Wno-ignored-attributes $(BITCODE_CXXFLAGS) $(CPPFLAGS) -flto=thin -emit-llvm -c
 
-EXTRA_CLEAN = test/unit/unit_tests test/bench/siphash_bench $(SRCS:.cpp=.d) results regression.diffs regression.out test/.build
+EXTRA_CLEAN = README.shardroute.md test/unit/unit_tests test/bench/siphash_bench $(SRCS:.cpp=.d) results regression.diffs regression.out test/.build
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 -include $(SRCS:.cpp=.d)
+
+all: README.shardroute.md
+README.shardroute.md: README.md
+	cp $< $@
 
 # PGXS passes the flags PostgreSQL was built with (gcc's: -Wimplicit-fallthrough=3,
 # -Wno-format-truncation, ...). With another compiler (clang), each -W/-f flag of
