@@ -30,6 +30,25 @@ SELECT count(*) AS schemas, (SELECT count(*) FROM pg_depend d WHERE d.classid = 
                                 AND d.deptype = 'e') AS schema_members
   FROM pg_namespace WHERE nspname = 'shardroute';
 DROP VIEW uses_shardroute;
+-- another extension living in the schema keeps it, and is not dropped with shardroute
+CREATE EXTENSION pg_prewarm SCHEMA shardroute;
+DROP EXTENSION shardroute;
+SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = 'shardroute') AS schemas,
+       (SELECT count(*) FROM pg_extension WHERE extname = 'pg_prewarm') AS pg_prewarm;
+DROP EXTENSION pg_prewarm;
+DROP SCHEMA shardroute;
+-- the caller's search_path does not choose the cleanup's operators
+CREATE EXTENSION shardroute;
+CREATE SCHEMA evil;
+CREATE FUNCTION evil.eq(oid, oid) RETURNS bool LANGUAGE plpgsql AS
+    $$ BEGIN RAISE NOTICE 'evil operator called'; RETURN $1 OPERATOR(pg_catalog.=) $2; END $$;
+CREATE OPERATOR evil.= (LEFTARG = oid, RIGHTARG = oid, FUNCTION = evil.eq);
+SET search_path = evil, pg_catalog;
+DROP EXTENSION shardroute;
+RESET search_path;
+DROP SCHEMA evil CASCADE;
+SELECT count(*) AS schemas FROM pg_namespace WHERE nspname = 'shardroute';
+CREATE EXTENSION shardroute;
 -- other extensions are dropped as before
 CREATE EXTENSION pg_prewarm;
 DROP EXTENSION pg_prewarm;

@@ -1637,10 +1637,10 @@ LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
     SELECT s.read_group, s.node, s.chosen::int8, s.since::timestamptz FROM shardroute._read_stats() s ORDER BY 1, 2
 $$;
 COMMENT ON FUNCTION @extschema@.read_stats() IS
-'How often choose_read_node() chose each node for each read group on this server since the last reset_read_stats() (shared memory: needs shardroute in shared_preload_libraries, else no rows).';
+'How often choose_read_node() chose each node for each read group of this database since the last reset_read_stats() (shared memory: needs shardroute in shared_preload_libraries, else no rows). For pg_read_all_stats, as the nodes view.';
 CREATE FUNCTION @extschema@.reset_read_stats() RETURNS void
     AS 'MODULE_PATHNAME', 'shardroute_reset_read_stats' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION @extschema@.reset_read_stats() IS 'Sets every read_stats() counter to 0.';
+COMMENT ON FUNCTION @extschema@.reset_read_stats() IS 'Sets every read_stats() counter of this database to 0.';
 
 CREATE FUNCTION @extschema@.explain_key(cluster text, key text)
 RETURNS TABLE (hash int4, shard int4, first_shard int4, last_shard int4, node text, conninfo text)
@@ -1680,7 +1680,8 @@ COMMENT ON VIEW @extschema@.nodes IS
 REVOKE ALL ON @extschema@.nodes FROM PUBLIC;
 GRANT SELECT ON @extschema@.nodes TO pg_read_all_stats;
 
-REVOKE EXECUTE ON FUNCTION @extschema@.reset_read_stats() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION @extschema@.reset_read_stats(), @extschema@.read_stats(), @extschema@._read_stats() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.read_stats(), @extschema@._read_stats() TO pg_read_all_stats;
 
 ------------------------------------------------------------------------------
 -- Clean removal (1.3): DROP EXTENSION takes the schema with it (when it holds

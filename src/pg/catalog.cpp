@@ -78,6 +78,35 @@ void flag_executor_start(QueryDesc *query, int eflags) {
         standard_ExecutorStart(query, eflags);
 }
 
+// The transaction whose catalog change passed the COMMIT check: it sends
+// NOTIFY shardroute_topology when it commits.
+LocalTransactionId notify_lxid = InvalidLocalTransactionId;
+
+// XACT_EVENT_PRE_COMMIT runs after the deferred triggers and before
+// PostgreSQL queues the transaction's notifications. A PostgreSQL callback:
+// plain C calls only, and no C++ object with a destructor.
+void notify_at_commit(XactEvent event, void *) {
+    if (event != XACT_EVENT_PRE_COMMIT || notify_lxid != MyProc->lxid || !OidIsValid(MyDatabaseId))
+        return;
+    notify_lxid = InvalidLocalTransactionId;
+    StringInfoData payload;
+    initStringInfo(&payload);
+    appendStringInfoString(&payload, "{\"database\": ");
+    escape_json(&payload, get_database_name(MyDatabaseId));
+    appendStringInfoString(&payload, ", \"tables\": [");
+    if (changed_lxid == MyProc->lxid) {
+        bool first = true;
+        for (const std::string &table : changed_tables) {
+            if (!first)
+                appendStringInfoString(&payload, ", ");
+            escape_json(&payload, table.c_str());
+            first = false;
+        }
+    }
+    appendStringInfoString(&payload, "]}");
+    Async_Notify("shardroute_topology", payload.data);
+}
+
 void forget_check_on_abort(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
     if (event == SUBXACT_EVENT_ABORT_SUB)
         checked_lxid = InvalidLocalTransactionId;
@@ -335,6 +364,7 @@ void register_catalog_callbacks() {
     ExecutorStart_hook = flag_executor_start;
     CacheRegisterRelcacheCallback(invalidate_callback, 0);
     RegisterSubXactCallback(forget_check_on_abort, nullptr);
+    RegisterXactCallback(notify_at_commit, nullptr);
 }
 
 } // namespace shardroute::pg
@@ -345,6 +375,7 @@ using shardroute::pg::changed_lxid;
 using shardroute::pg::changed_tables;
 using shardroute::pg::checked_changes;
 using shardroute::pg::checked_lxid;
+using shardroute::pg::notify_lxid;
 using shardroute::pg::pg_call;
 
 namespace {
@@ -432,12 +463,10 @@ SHARDROUTE_FUNCTION(shardroute_check_catalog) {
     // was just validated (README, "Citus").
     if (pg_call([]() noexcept { return OidIsValid(get_extension_oid("citus", true)); }))
         pg::execute_as(pg::extension_owner(), "SELECT shardroute._citus_ship($1::pg_catalog.jsonb)", &snapshot);
-    // Application-side routers LISTEN: the notification goes out if and when
-    // this transaction commits.
-    nlohmann::json payload{{"database", pg_call([]() noexcept { return get_database_name(MyDatabaseId); })},
-                           {"tables", changed_lxid == MyProc->lxid ? changed_tables : std::set<std::string>{}}};
-    std::string text = payload.dump();
-    pg_call([&text]() noexcept { Async_Notify("shardroute_topology", text.c_str()); });
+    // Application-side routers LISTEN: the notification is queued just before
+    // this transaction commits (notify_at_commit), never for a PREPARE, which
+    // a queued NOTIFY would refuse.
+    notify_lxid = MyProc->lxid;
     checked_lxid = MyProc->lxid;
     checked_changes = catalog_changes;
     return PointerGetDatum(nullptr);

@@ -19,6 +19,7 @@ extern "C" {
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 }
 
@@ -39,16 +40,18 @@ bool drops_shardroute(Node *parsetree) {
     return false;
 }
 
-// Objects in the schema that are not members of the extension, nor parts of
-// members (an index, a row type, a sequence owned by a member table).
+// Objects in the schema that are not members of shardroute ($2), nor parts of
+// its members (an index, a row type, a sequence owned by a member table).
+// Another extension living in the schema counts: the schema then stays.
 const char *foreign_objects_sql =
     "SELECT count(*) FROM pg_catalog.pg_depend d "
     " WHERE d.refclassid = 'pg_catalog.pg_namespace'::pg_catalog.regclass AND d.refobjid = $1 AND d.deptype = 'n' "
-    "   AND d.classid <> 'pg_catalog.pg_extension'::pg_catalog.regclass "
+    "   AND NOT (d.classid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND d.objid = $2) "
     "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = d.classid AND e.objid = d.objid "
-    "                      AND e.deptype = 'e') "
+    "                      AND e.deptype = 'e' AND e.refobjid = $2) "
     "   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend i JOIN pg_catalog.pg_depend e "
     "                       ON e.classid = i.refclassid AND e.objid = i.refobjid AND e.deptype = 'e' "
+    "                      AND e.refobjid = $2 "
     "                    WHERE i.classid = d.classid AND i.objid = d.objid AND i.deptype IN ('i', 'a'))";
 
 const char *generated_servers_sql =
@@ -59,18 +62,23 @@ const char *generated_servers_sql =
 
 // Plain C under pg_call: no C++ object lives here.
 void prepare_drop() noexcept {
+    // the caller's search_path must not choose what these queries' operators mean
+    int nest = NewGUCNestLevel();
+    (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+                            false);
     SPI_connect();
     SPI_execute("SELECT e.oid, e.extnamespace FROM pg_catalog.pg_extension e WHERE e.extname = 'shardroute'", true, 1);
     if (SPI_processed != 1) {
         SPI_finish();
+        AtEOXact_GUC(true, nest);
         return;
     }
     bool isnull;
     Oid extension = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
     Oid schema = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-    Datum arg = ObjectIdGetDatum(schema);
-    Oid argtype = OIDOID;
-    SPI_execute_with_args(foreign_objects_sql, 1, &argtype, &arg, nullptr, true, 1);
+    Datum args[2] = {ObjectIdGetDatum(schema), ObjectIdGetDatum(extension)};
+    Oid argtypes[2] = {OIDOID, OIDOID};
+    SPI_execute_with_args(foreign_objects_sql, 2, argtypes, args, nullptr, true, 1);
     int64 foreign = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
     char *schema_name = get_namespace_name(schema);
     if (foreign == 0) {
@@ -93,6 +101,7 @@ void prepare_drop() noexcept {
                          errhint("PL/Proxy functions and user mappings use them; DROP SERVER ... CASCADE removes "
                                  "one with its user mappings.")));
     SPI_finish();
+    AtEOXact_GUC(true, nest);
 }
 
 } // namespace

@@ -1,7 +1,8 @@
-// Read-choice counters: a fixed table of (read group, node) slots in shared
-// memory, each an atomic counter. A slot is claimed once, under a spinlock,
-// and keeps its names for the server's life: reset_read_stats() zeroes the
-// counters only, so the slot a backend remembered never changes meaning.
+// Read-choice counters: a fixed table of (database, read group, node) slots in
+// shared memory, each an atomic counter. A slot is claimed once, under a
+// spinlock, and keeps its names for the server's life: reset_read_stats()
+// zeroes the counters only, so the slot a backend remembered never changes
+// meaning. When the table is full, new pairs go uncounted (logged once).
 #include "common/error.hpp"
 
 #include "pg/datum.hpp"
@@ -33,6 +34,7 @@ namespace {
 constexpr int max_slots = 4096;
 
 struct Slot {
+    Oid database;
     char group[NAMEDATALEN];
     char node[NAMEDATALEN];
     pg_atomic_uint64 chosen;
@@ -79,15 +81,24 @@ Slot *find_slot(const std::string &group, const std::string &node) noexcept {
     Slot *found = nullptr;
     SpinLockAcquire(&stats->lock);
     for (int i = 0; i < stats->used && !found; ++i)
-        if (strcmp(stats->slots[i].group, g) == 0 && strcmp(stats->slots[i].node, n) == 0)
+        if (stats->slots[i].database == MyDatabaseId && strcmp(stats->slots[i].group, g) == 0 &&
+            strcmp(stats->slots[i].node, n) == 0)
             found = &stats->slots[i];
     if (!found && stats->used < max_slots) {
         found = &stats->slots[stats->used];
+        found->database = MyDatabaseId;
         memcpy(found->group, g, NAMEDATALEN);
         memcpy(found->node, n, NAMEDATALEN);
         ++stats->used;
     }
     SpinLockRelease(&stats->lock);
+    static bool told = false;
+    if (!found && !told) {
+        told = true;
+        ereport(LOG,
+                (errmsg("shardroute: the read_stats table is full (%d pairs): new choices go uncounted", max_slots),
+                 errhint("Restart the server to empty it.")));
+    }
     return found;
 }
 
@@ -136,8 +147,8 @@ void count_choice(const CatalogCache &c, size_t group, int32_t node) noexcept {
 
 } // namespace shardroute::pg
 
-// _read_stats() -> (read_group, node, chosen, since) as text; no rows without
-// shared memory (shardroute not in shared_preload_libraries).
+// _read_stats() -> (read_group, node, chosen, since) as text, for this
+// database; no rows without shared memory (shardroute not preloaded).
 SHARDROUTE_FUNCTION(shardroute_read_stats) {
     std::vector<pg::TextRow> rows;
     if (stats) {
@@ -146,6 +157,8 @@ SHARDROUTE_FUNCTION(shardroute_read_stats) {
         int used = stats->used;
         for (int i = 0; i < used; ++i) {
             const Slot &s = stats->slots[i];
+            if (s.database != MyDatabaseId)
+                continue;
             rows.push_back(pg::TextRow{std::string(s.group), std::string(s.node),
                                        std::to_string(pg_atomic_read_u64(const_cast<pg_atomic_uint64 *>(&s.chosen))),
                                        since_text});
@@ -159,8 +172,10 @@ SHARDROUTE_FUNCTION(shardroute_reset_read_stats) {
         throw Error(sqlstate::object_not_in_prerequisite_state, "read statistics need shared memory",
                     "shardroute is not in shared_preload_libraries.",
                     "Add shardroute to shared_preload_libraries and restart the server.");
-    for (int i = 0; i < max_slots; ++i)
-        pg_atomic_write_u64(&stats->slots[i].chosen, 0);
+    int used = stats->used;
+    for (int i = 0; i < used; ++i)
+        if (stats->slots[i].database == MyDatabaseId)
+            pg_atomic_write_u64(&stats->slots[i].chosen, 0);
     stats->since = pg::pg_call([]() noexcept { return GetCurrentTimestamp(); });
     return (Datum)0;
 }

@@ -136,6 +136,16 @@ is($proxy->safe_psql('postgres', q{SELECT string_agg(read_group || ':' || node |
     'ga:a1=200', 'read_stats counts 200 choices from two sessions (one a DO block)');
 is($proxy->safe_psql('postgres', q{SELECT chosen FROM shardroute.nodes WHERE node = 'a1'}), '200',
     'the nodes view shows them');
+# counters belong to their database: the same names elsewhere start at nothing
+$proxy->safe_psql('postgres', 'CREATE DATABASE other_stats');
+$proxy->safe_psql('other_stats', q{CREATE EXTENSION shardroute;
+    SELECT shardroute.add_node('a', 'ha'); SELECT shardroute.create_read_group('ga', 'a');
+    SELECT shardroute.choose_read_node('ga') FROM generate_series(1, 3)});
+is($proxy->safe_psql('other_stats', q{SELECT string_agg(read_group || ':' || node || '=' || chosen, ',') FROM shardroute.read_stats()}),
+    'ga:a=3', 'another database counts its own choices only');
+$proxy->safe_psql('other_stats', 'SELECT shardroute.reset_read_stats()');
+is($proxy->safe_psql('postgres', q{SELECT sum(chosen) FROM shardroute.read_stats()}), '200',
+    'and resets its own counters only');
 $proxy->safe_psql('postgres', 'SELECT shardroute.reset_read_stats()');
 is($proxy->safe_psql('postgres', q{SELECT sum(chosen) FROM shardroute.read_stats()}), '0', 'reset_read_stats');
 

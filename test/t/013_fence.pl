@@ -191,6 +191,14 @@ is($rc, 0, 'the misplaced rows are deleted on the old owner') or diag($err);
 is($pg1->safe_psql('proxy', q{SELECT count(*) FROM shardroute.misplaced_rows('c')}), '0', 'none left');
 
 
+# A topology change can be prepared (two-phase commit) and committed later:
+# its NOTIFY is not queued at PREPARE, which would refuse it.
+$pg1->safe_psql('proxy', q{BEGIN; SELECT shardroute.add_node('two_phase', 'h2pc'); PREPARE TRANSACTION 'topology_2pc'});
+$pg1->safe_psql('proxy', q{COMMIT PREPARED 'topology_2pc'});
+is($pg1->safe_psql('proxy', q{SELECT count(*) FROM shardroute.node WHERE name = 'two_phase'}), '1',
+    'a prepared topology change commits');
+$pg1->safe_psql('proxy', q{SELECT shardroute.drop_node('two_phase')});
+
 # A fence whose proxy transaction rolled back stays on the partition (it takes
 # effect at once); unfence_shards lifts it from the shards' owner all the same.
 $pg1->safe_psql('proxy', q{BEGIN; SELECT shardroute.fence_shards('c', 2, 3); ROLLBACK});
