@@ -10,8 +10,9 @@
 
 EXTENSION  = shardroute
 MODULE_big = shardroute
-DATA       = sql/shardroute--1.0.sql sql/shardroute--1.1.sql sql/shardroute--1.2.sql sql/shardroute--1.3.sql \
-             sql/shardroute--1.0--1.1.sql sql/shardroute--1.1--1.2.sql sql/shardroute--1.2--1.3.sql
+DATA       = sql/shardroute--1.0.sql sql/shardroute--1.1.sql sql/shardroute--1.2.sql sql/shardroute--1.3.sql sql/shardroute--1.4.sql \
+             sql/shardroute--1.0--1.1.sql sql/shardroute--1.1--1.2.sql sql/shardroute--1.2--1.3.sql \
+             sql/shardroute--1.3--1.4.sql
 # installed as share/doc/.../extension/README.shardroute.md, not a bare README.md
 DOCS       = README.shardroute.md
 PGFILEDESC = "shardroute - shard lookup and read routing for sharded PostgreSQL"
@@ -151,4 +152,7 @@ checkver:
 	meta=$$(sed -n 's/^ *"version": *"\([0-9.]*\)".*/\1/p' META.json | head -1); \
 	test -f sql/shardroute--$$ctl.sql || { echo "checkver: sql/shardroute--$$ctl.sql missing"; exit 1; }; \
 	case "$$meta" in $$ctl|$$ctl.*) ;; *) echo "checkver: META.json $$meta vs control $$ctl"; exit 1;; esac; \
+	file=$$(sed -n 's/^ *"file": *"\(.*\)".*/\1/p' META.json); \
+	test "$$file" = sql/shardroute--$$ctl.sql || { echo "checkver: META.json names $$file, not sql/shardroute--$$ctl.sql"; exit 1; }; \
+	for f in sql/shardroute--*.sql; do case " $(DATA) " in *" $$f "*) ;; *) echo "checkver: $$f is not in DATA"; exit 1;; esac; done; \
 	echo "checkver: version $$ctl consistent"

@@ -68,12 +68,12 @@ SELECT shardroute.drop_cluster('two');
 -- a constraint made IMMEDIATE checks the statement itself, and COMMIT checks again
 BEGIN;
 SET CONSTRAINTS ALL IMMEDIATE;
-SELECT shardroute.create_read_group('g_bad', 'no_such_node');
+INSERT INTO shardroute.read_group (name, write_node) VALUES ('g_bad', 'no_such_node');
 COMMIT;
 SELECT count(*) AS g_bad_groups FROM shardroute.read_group WHERE name = 'g_bad';
 -- ROLLBACK TO brings back a change that an earlier check had seen undone: COMMIT checks again
 BEGIN;
-SELECT shardroute.create_read_group('g_bad', 'no_such_node');
+INSERT INTO shardroute.read_group (name, write_node) VALUES ('g_bad', 'no_such_node');
 SAVEPOINT s;
 SELECT shardroute.drop_read_group('g_bad');
 SET CONSTRAINTS ALL IMMEDIATE;

@@ -236,7 +236,10 @@ SHARDROUTE_FUNCTION(shardroute_fence_guard) {
     if (attnum <= 0)
         throw Error(sqlstate::undefined_column,
                     fmt::format("table {} has no column {}", quoted_name(RelationGetRelationName(td->tg_relation)),
-                                quoted_name(column)));
+                                quoted_name(column)),
+                    "Its shardroute_fence trigger hashes that column to find each written row's shard.",
+                    "Rename the column back, or register the new name with shardroute.add_sharded_table() on the "
+                    "proxy and fence the shards again.");
     Oid column_type = TupleDescAttr(desc, attnum - 1)->atttypid;
     Oid type = pg::pg_call([column_type]() noexcept { return getBaseType(column_type); });
     // an UPDATE may move a row between shards: both must be open

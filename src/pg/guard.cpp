@@ -31,6 +31,16 @@ int sqlstate_from(const std::string &code) noexcept {
     return MAKE_SQLSTATE(code[0], code[1], code[2], code[3], code[4]);
 }
 
+// The function LOCATION names: a lambda's own name is "operator()", which says
+// nothing, so it is named after the entry point it ran in.
+const char *function_name(const PendingError &err) noexcept {
+    if (!err.function || !err.entry || std::strcmp(err.function, "operator()") != 0)
+        return err.function;
+    static char lambda_in[NAMEDATALEN + 16];
+    snprintf(lambda_in, sizeof lambda_in, "lambda in %s", err.entry);
+    return lambda_in;
+}
+
 } // namespace
 
 void capture_current_exception(PendingError &out) noexcept {
@@ -99,7 +109,7 @@ void raise_pending(const PendingError &err) {
         if (err.hint)
             errhint("%s", err.hint);
         if (err.file)
-            errfinish(err.file, err.line, err.function);
+            errfinish(err.file, err.line, function_name(err));
         else
             errfinish(__FILE__, __LINE__, PG_FUNCNAME_MACRO);
     }

@@ -3,7 +3,9 @@
 //  * invoke(): PostgreSQL -> C++. Every SQL-callable entry point runs its body
 //    through it. A C++ exception is caught, its SQLSTATE/message/detail/hint are
 //    copied into palloc'd memory, and ereport(ERROR) is raised only after every
-//    C++ scope has closed, so no destructor is ever skipped.
+//    C++ scope has closed, so no destructor is ever skipped. Its LOCATION is
+//    where the Error was constructed ("lambda in <entry point>" for a lambda,
+//    whose own name is only "operator()").
 //  * pg_call(): C++ -> PostgreSQL. Runs a piece of PostgreSQL code (SPI, input
 //    functions, catalog access) under PG_TRY; an ereport comes back as a
 //    PgException holding the original ErrorData, which invoke() re-throws with
@@ -39,6 +41,7 @@ struct PendingError {
     const char *file; // where the Error was raised (nullptr: unknown)
     int line;
     const char *function;
+    const char *entry; // the SQL-callable C function that invoke() ran
 };
 
 // Fills `out` from the exception being handled. Must be called from a catch
@@ -48,13 +51,14 @@ void capture_current_exception(PendingError &out) noexcept;
 // Raises the captured error. Call only when no C++ object is alive in the caller.
 [[noreturn]] void raise_pending(const PendingError &err);
 
-template <typename Fn> Datum invoke(Fn &&fn) {
+template <typename Fn> Datum invoke(const char *entry, Fn &&fn) {
     PendingError err{};
     try {
         return fn();
     } catch (...) {
         capture_current_exception(err);
     }
+    err.entry = entry;
     raise_pending(err);
 }
 
@@ -97,6 +101,6 @@ template <typename Fn> auto pg_call(Fn &&fn) -> decltype(fn()) {
     }                                                                                                                  \
     static Datum name##_body(FunctionCallInfo fcinfo);                                                                 \
     extern "C" Datum name(PG_FUNCTION_ARGS) {                                                                          \
-        return shardroute::pg::invoke([fcinfo]() { return name##_body(fcinfo); });                                     \
+        return shardroute::pg::invoke(#name, [fcinfo]() { return name##_body(fcinfo); });                              \
     }                                                                                                                  \
     static Datum name##_body([[maybe_unused]] FunctionCallInfo fcinfo)

@@ -30,6 +30,7 @@
 #include "pg/catalog.hpp"
 #include "pg/guard.hpp"
 #include "pg/lag_monitor.hpp"
+#include "pg/libpq_text.hpp"
 #include "pg/lag_shmem.hpp"
 
 extern "C" {
@@ -150,16 +151,6 @@ void fail(Endpoint &e, const std::string &why, TimestampTz now) {
     e.retry_after = now + std::max<int64>(pause_ms, 500) * 1000;
 }
 
-std::string trimmed(const char *msg) {
-    std::string s = msg ? msg : "";
-    while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-        s.pop_back();
-    for (char &ch : s)
-        if (ch == '\n')
-            ch = ' ';
-    return s;
-}
-
 // The keywords of shardroute.lag_monitor_conninfo, parsed when it changes.
 // host, hostaddr, port and dbname always come from the catalog. Without a
 // passfile or password of its own the monitor reads no password file at all:
@@ -243,7 +234,7 @@ void start_connection(Endpoint &e, const topology::Node &node, TimestampTz now) 
     values.push_back(nullptr);
     e.pg = PQconnectStartParams(keys.data(), values.data(), 0);
     if (!e.pg || PQstatus(e.pg) == CONNECTION_BAD) {
-        fail(e, "cannot connect: " + trimmed(e.pg ? PQerrorMessage(e.pg) : "out of memory"), now);
+        fail(e, "cannot connect: " + pg::libpq_one_line(e.pg ? PQerrorMessage(e.pg) : "out of memory"), now);
         return;
     }
     e.phase = Endpoint::connecting;
@@ -253,7 +244,7 @@ void start_connection(Endpoint &e, const topology::Node &node, TimestampTz now) 
 
 void send_query(Endpoint &e, TimestampTz now, int deadline) {
     if (!PQsendQuery(e.pg, e.sql)) {
-        fail(e, "query failed: " + trimmed(PQerrorMessage(e.pg)), now);
+        fail(e, "query failed: " + pg::libpq_one_line(PQerrorMessage(e.pg)), now);
         return;
     }
     e.phase = Endpoint::querying;
@@ -266,7 +257,7 @@ void advance(Endpoint &e, TimestampTz now, int deadline) {
     if (e.phase == Endpoint::connecting) {
         PostgresPollingStatusType st = PQconnectPoll(e.pg);
         if (st == PGRES_POLLING_FAILED) {
-            fail(e, "cannot connect: " + trimmed(PQerrorMessage(e.pg)), now);
+            fail(e, "cannot connect: " + pg::libpq_one_line(PQerrorMessage(e.pg)), now);
             return;
         }
         if (st != PGRES_POLLING_OK) {
@@ -284,7 +275,7 @@ void advance(Endpoint &e, TimestampTz now, int deadline) {
     if (e.want_write) {
         int f = PQflush(e.pg);
         if (f < 0) {
-            fail(e, "query failed: " + trimmed(PQerrorMessage(e.pg)), now);
+            fail(e, "query failed: " + pg::libpq_one_line(PQerrorMessage(e.pg)), now);
             return;
         }
         e.want_write = f == 1;
@@ -292,7 +283,7 @@ void advance(Endpoint &e, TimestampTz now, int deadline) {
             return;
     }
     if (!PQconsumeInput(e.pg)) {
-        fail(e, "connection lost: " + trimmed(PQerrorMessage(e.pg)), now);
+        fail(e, "connection lost: " + pg::libpq_one_line(PQerrorMessage(e.pg)), now);
         return;
     }
     while (!PQisBusy(e.pg)) {
@@ -304,7 +295,7 @@ void advance(Endpoint &e, TimestampTz now, int deadline) {
                 return;
             }
             if (PQresultStatus(e.result) != PGRES_TUPLES_OK) {
-                std::string why = "query failed: " + trimmed(PQresultErrorMessage(e.result));
+                std::string why = "query failed: " + pg::libpq_one_line(PQresultErrorMessage(e.result));
                 fail(e, why, now);
                 return;
             }

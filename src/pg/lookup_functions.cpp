@@ -3,6 +3,7 @@
 // indexes the shard map: no SPI, no catalog scan, nothing kept past the call.
 #include "common/error.hpp"
 #include "routing/route_table.hpp"
+#include "topology/unknown.hpp"
 
 #include "pg/call_site.hpp"
 #include "pg/catalog.hpp"
@@ -28,12 +29,10 @@ using namespace shardroute::pg;
 namespace {
 
 [[noreturn]] void unknown_cluster(const pg::CatalogCache &c, std::string_view name) {
-    std::string known;
+    std::vector<std::string> known;
     for (const auto &cl : c.routes.clusters)
-        known += (known.empty() ? "" : ", ") + cl.name;
-    throw Error(sqlstate::undefined_object, "cluster " + quoted_name(name) + " does not exist",
-                known.empty() ? "The catalog has no clusters." : "Known clusters: " + known + ".",
-                "Create it with shardroute.create_cluster() or shardroute.import_django_settings().");
+        known.push_back(cl.name);
+    throw topology::unknown_error(topology::Kind::cluster, name, std::move(known));
 }
 
 } // namespace
@@ -179,7 +178,7 @@ SHARDROUTE_FUNCTION(shardroute_conninfo) {
     std::string_view name = text_view(arg);
     int32_t node = c.routes.find_node(name);
     if (node == routing::unassigned)
-        throw Error(sqlstate::undefined_object, "node " + quoted_name(name) + " does not exist");
+        throw topology::unknown_error(topology::Kind::node, name, c.routes.nodes);
     const std::string &ci = c.routes.conninfo[static_cast<size_t>(node)];
     if (ci.empty())
         throw Error(sqlstate::invalid_object_definition, fmt::format("node {} has invalid options", quoted_name(name)),

@@ -10,9 +10,11 @@
 #include "pg/catalog.hpp"
 #include "pg/datum.hpp"
 #include "pg/guard.hpp"
+#include "pg/libpq_text.hpp"
 #include "pg/run_as.hpp"
 #include "pg/settings.hpp"
 #include "topology/conninfo.hpp"
+#include "topology/unknown.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"
@@ -104,7 +106,8 @@ ProxyServer proxy_server(const std::string &cluster) {
 // first shard's PL/Proxy partition, plus the caller's user and password.
 std::vector<Partition> partitions(const pg::CatalogCache &cache, const std::string &cluster) {
     if (!cache.topology.find_cluster(cluster))
-        throw Error(sqlstate::undefined_object, "cluster " + quoted_name(cluster) + " does not exist");
+        throw topology::unknown_error(topology::Kind::cluster, cluster,
+                                      topology::known_names(cache.topology, topology::Kind::cluster));
     ProxyServer proxy = proxy_server(cluster);
     std::map<int, std::string> by_shard;
     ListCell *cell;
@@ -170,7 +173,7 @@ Conn connect(const Partition &p) {
     if (!conn || PQstatus(conn.get()) != CONNECTION_OK)
         throw Error(sqlstate::connection_failure,
                     "could not connect to the partition database of node " + quoted_name(p.node),
-                    conn ? PQerrorMessage(conn.get()) : "out of memory");
+                    conn ? pg::libpq_chomped(PQerrorMessage(conn.get())) : "out of memory");
     return conn;
 }
 
@@ -251,10 +254,12 @@ std::string shard_expression(PGconn *conn, const Partition &p, const std::string
 // shards just moved), so its conninfo comes from the catalog, not the server.
 Partition catalog_partition(const pg::CatalogCache &cache, const std::string &cluster, const std::string &node) {
     if (!cache.topology.find_cluster(cluster))
-        throw Error(sqlstate::undefined_object, "cluster " + quoted_name(cluster) + " does not exist");
+        throw topology::unknown_error(topology::Kind::cluster, cluster,
+                                      topology::known_names(cache.topology, topology::Kind::cluster));
     const topology::Node *n = cache.topology.find_node(node);
     if (!n)
-        throw Error(sqlstate::undefined_object, "node " + quoted_name(node) + " does not exist");
+        throw topology::unknown_error(topology::Kind::node, node,
+                                      topology::known_names(cache.topology, topology::Kind::node));
     if (n->is_standby())
         throw Error(sqlstate::object_not_in_prerequisite_state,
                     "node " + quoted_name(node) + " is a standby: its database is read-only", {},
@@ -313,7 +318,8 @@ SHARDROUTE_FUNCTION(shardroute_partition_counts) {
     std::string cluster(pg::text_view(cluster_arg)), table_name(pg::text_view(table_arg)), key(pg::text_view(key_arg));
     const auto *found = cache.topology.find_cluster(cluster);
     if (!found)
-        throw Error(sqlstate::undefined_object, "cluster " + quoted_name(cluster) + " does not exist");
+        throw topology::unknown_error(topology::Kind::cluster, cluster,
+                                      topology::known_names(cache.topology, topology::Kind::cluster));
     const topology::Cluster c = *found;
     std::string table = quoted_table(table_name);
     // every partition scans at once: connect and prepare one by one, then send
@@ -334,7 +340,7 @@ SHARDROUTE_FUNCTION(shardroute_partition_counts) {
         if (!PQsendQuery(conns[i].get(), queries[i].c_str()))
             throw Error(sqlstate::connection_failure,
                         "could not send a query to the partition database of node " + quoted_name(list[i].node),
-                        PQerrorMessage(conns[i].get()));
+                        pg::libpq_chomped(PQerrorMessage(conns[i].get())));
     std::vector<pg::TextRow> rows;
     for (size_t i = 0; i < list.size(); ++i) {
         Res res = result_of(conns[i].get(), list[i]);
@@ -418,7 +424,8 @@ SHARDROUTE_FUNCTION(shardroute_partition_delete) {
         throw Error(sqlstate::invalid_parameter_value, "from_block must be a block number");
     const auto *found = cache.topology.find_cluster(cluster);
     if (!found)
-        throw Error(sqlstate::undefined_object, "cluster " + quoted_name(cluster) + " does not exist");
+        throw topology::unknown_error(topology::Kind::cluster, cluster,
+                                      topology::known_names(cache.topology, topology::Kind::cluster));
     const topology::Cluster c = *found;
     // never a shard the node owns, whatever the caller passed
     for (const auto &r : cache.topology.ranges)

@@ -4,6 +4,7 @@
 #include "plproxy/server_options.hpp"
 #include "routing/standby_cluster.hpp"
 #include "topology/standby_server.hpp"
+#include "topology/unknown.hpp"
 #include "topology/validate.hpp"
 
 #include <nlohmann/json.hpp>
@@ -258,6 +259,6 @@ SHARDROUTE_FUNCTION(shardroute_replication_caught_up) {
         PG_RETURN_BOOL(local.present && local.sample.streaming && local.sample.replay_lsn != 0 &&
                        local.sample.replay_lsn >= flushed);
     }
-    throw Error(sqlstate::undefined_object, fmt::format("standby {} does not exist", quoted_name(name)), {},
-                "Register it with shardroute.add_standby().");
+    throw topology::unknown_error(topology::Kind::standby, name,
+                                  topology::known_names(c.topology, topology::Kind::standby));
 }

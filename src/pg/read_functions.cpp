@@ -4,6 +4,7 @@
 #include "common/error.hpp"
 #include "routing/read_choice.hpp"
 #include "routing/route_table.hpp"
+#include "topology/unknown.hpp"
 
 #include "pg/call_site.hpp"
 #include "pg/catalog.hpp"
@@ -32,12 +33,10 @@ const ReadGroupRoute &group_arg(FunctionCallInfo fcinfo, const pg::CatalogCache 
     return *pg::resolve_name_arg<const ReadGroupRoute *>(fcinfo, 0, c.generation, [&c](std::string_view name) {
         const ReadGroupRoute *g = c.routes.find_read_group(name);
         if (!g) {
-            std::string known;
+            std::vector<std::string> known;
             for (const auto &rg : c.routes.read_groups)
-                known += (known.empty() ? "" : ", ") + rg.name;
-            throw Error(sqlstate::undefined_object, fmt::format("read group {} does not exist", quoted_name(name)),
-                        known.empty() ? "The catalog has no read groups." : "Known read groups: " + known + ".",
-                        "Create it with shardroute.create_read_group() or shardroute.import_django_settings().");
+                known.push_back(rg.name);
+            throw topology::unknown_error(topology::Kind::read_group, name, std::move(known));
         }
         if (g->write_node == routing::unassigned)
             throw Error(sqlstate::invalid_object_definition,

@@ -3,12 +3,17 @@
 
 #include "common/error.hpp"
 #include "topology/conninfo.hpp"
+#include "topology/unknown.hpp"
 
 #include <algorithm>
 #include <fmt/format.h>
 #include <map>
 
 namespace shardroute::plproxy {
+
+using topology::Kind;
+using topology::known_names;
+using topology::unknown_error;
 
 namespace {
 
@@ -58,7 +63,7 @@ Options server_options(const topology::Topology &t, const std::string &cluster_n
                        const Options &given) {
     const topology::Cluster *cluster = t.find_cluster(cluster_name);
     if (!cluster)
-        throw Error(sqlstate::undefined_object, "cluster " + quoted_name(cluster_name) + " does not exist");
+        throw unknown_error(Kind::cluster, cluster_name, known_names(t, Kind::cluster));
     check_settings(given);
 
     std::map<std::string, std::string> chosen = {{"connection_lifetime", "1800"}, {"disable_binary", "1"}};
@@ -96,7 +101,7 @@ Options server_options(const topology::Topology &t, const std::string &cluster_n
             }
         }
         if (!target)
-            throw Error(sqlstate::undefined_object, fmt::format("node {} does not exist", quoted_name(node)));
+            throw unknown_error(Kind::node, node, known_names(t, Kind::node));
         conninfo[node] = topology::plproxy_conninfo(*target);
     }
     if (!without_standby.empty()) {

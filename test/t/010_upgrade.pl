@@ -62,7 +62,7 @@ SELECT string_agg(d, E'\n' ORDER BY d) FROM (
     SELECT format('config dump %s', x) FROM pg_extension e, unnest(e.extconfig::regclass[]) x
      WHERE e.extname = 'shardroute'
 ) s(d)};
-for my $from ('1.0', '1.1', '1.2') {
+for my $from ('1.0', '1.1', '1.2', '1.3') {
     my $db = "from_" . ($from =~ s/\./_/r);
     $node->safe_psql('postgres', "CREATE DATABASE $db");
     $node->safe_psql($db, "CREATE EXTENSION shardroute VERSION '$from'");
