@@ -96,6 +96,18 @@ else
     skipped_checks+=("clang build (no clang++ installed)")
 fi
 
+# --- lint: message style, and what make install installs ------------------------
+step "lint (message style, installed files)"
+lint_pass=0
+lint_fail=0
+if python3 test/lint/messages.py; then lint_pass=$((lint_pass + 1)); else lint_fail=$((lint_fail + 1)); fi
+installed=$(PG_CONFIG="$PG_CONFIG" bash test/lint/installed_files.sh || true)
+echo "$installed"
+read -r p f < <(sed -nE 's/^installed: ([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' <<<"$installed")
+lint_pass=$((lint_pass + ${p:-0}))
+lint_fail=$((lint_fail + ${f:-1}))
+count lint "$lint_pass" "$lint_fail"
+
 # --- pg_regress on a temporary instance ------------------------------------------
 step "pg_regress"
 mkdir -p "$work/regress" && own "$work/regress"

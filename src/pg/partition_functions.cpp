@@ -173,7 +173,7 @@ Conn connect(const Partition &p) {
     if (!conn || PQstatus(conn.get()) != CONNECTION_OK)
         throw Error(sqlstate::connection_failure,
                     "could not connect to the partition database of node " + quoted_name(p.node),
-                    conn ? pg::libpq_chomped(PQerrorMessage(conn.get())) : "out of memory");
+                    conn ? pg::libpq_chomped(PQerrorMessage(conn.get())) : "Out of memory.");
     return conn;
 }
 
