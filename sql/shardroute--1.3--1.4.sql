@@ -1,6 +1,11 @@
 -- shardroute 1.3 -> 1.4: see CHANGELOG.md. Generated from the 1.4 script; the objects are the same.
 \echo Use "ALTER EXTENSION shardroute UPDATE TO '1.4'" to load this file. \quit
 
+-- records the catalog before a transaction's first change: the topology NOTIFY
+-- names only the tables whose content changed
+CREATE OR REPLACE FUNCTION @extschema@._catalog_before() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'shardroute_catalog_before' LANGUAGE C;
+
 -- Raises 42704 for an unknown node, standby, cluster or read group: the error
 -- the C++ functions raise for the same mistake (_raise_unknown builds both).
 CREATE OR REPLACE FUNCTION @extschema@._raise_unknown(kind text, name text, known text[]) RETURNS void
@@ -139,3 +144,13 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION @extschema@.promote_standby(text, text) IS
 'After the operator promoted a standby''s server: its catalog entry becomes a primary node (renamed to new_name when given) and leaves the READ lists it was in. Then, in the same transaction, give it shards (assign_shards) or a moved node''s address (move_node) and plproxy_sync.';
+
+DO $$
+DECLARE t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['node', 'read_group', 'read_member', 'shard_cluster', 'shard_range'] LOOP
+        EXECUTE format('CREATE TRIGGER catalog_before BEFORE INSERT OR UPDATE OR DELETE ON shardroute.%I
+                        FOR EACH STATEMENT EXECUTE FUNCTION shardroute._catalog_before()', t);
+    END LOOP;
+END $$;
+REVOKE EXECUTE ON FUNCTION @extschema@._catalog_before() FROM PUBLIC;

@@ -151,6 +151,10 @@ CREATE FUNCTION @extschema@._check_catalog() RETURNS trigger
     AS 'MODULE_PATHNAME', 'shardroute_check_catalog' LANGUAGE C;
 CREATE FUNCTION @extschema@._catalog_changed() RETURNS trigger
     AS 'MODULE_PATHNAME', 'shardroute_catalog_changed' LANGUAGE C;
+-- records the catalog before a transaction's first change: the topology NOTIFY
+-- names only the tables whose content changed
+CREATE FUNCTION @extschema@._catalog_before() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'shardroute_catalog_before' LANGUAGE C;
 -- TRUNCATE fires no row trigger, so it would skip every rule: refused.
 CREATE FUNCTION @extschema@._refuse_truncate() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -170,6 +174,8 @@ BEGIN
                         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION shardroute._check_catalog()', t);
         EXECUTE format('CREATE TRIGGER catalog_changed AFTER INSERT OR UPDATE OR DELETE ON shardroute.%I
                         FOR EACH STATEMENT EXECUTE FUNCTION shardroute._catalog_changed()', t);
+        EXECUTE format('CREATE TRIGGER catalog_before BEFORE INSERT OR UPDATE OR DELETE ON shardroute.%I
+                        FOR EACH STATEMENT EXECUTE FUNCTION shardroute._catalog_before()', t);
         EXECUTE format('CREATE TRIGGER refuse_truncate BEFORE TRUNCATE ON shardroute.%I
                         FOR EACH STATEMENT EXECUTE FUNCTION shardroute._refuse_truncate()', t);
     END LOOP;
@@ -712,6 +718,7 @@ COMMENT ON FUNCTION @extschema@.export_django_settings() IS
 
 REVOKE EXECUTE ON FUNCTION
     @extschema@._check_row(), @extschema@._check_catalog(), @extschema@._catalog_changed(), @extschema@._refuse_truncate(),
+    @extschema@._catalog_before(),
     @extschema@._lock_catalog(), @extschema@._apply_snapshot(jsonb),
     @extschema@._django_plan(jsonb, bool),
     @extschema@.add_node(text, text, int, text, text, text, text),

@@ -44,7 +44,6 @@ extern "C" {
 #include <cmath>
 #include <cstdlib>
 #include <memory>
-#include <set>
 #include <string>
 
 namespace shardroute::pg {
@@ -59,10 +58,13 @@ uint64_t catalog_changes = 0;
 LocalTransactionId checked_lxid = InvalidLocalTransactionId;
 uint64_t checked_changes = 0;
 
-// The catalog tables changed in the current transaction, for the NOTIFY the
-// COMMIT check sends (reset when a new transaction changes one).
-LocalTransactionId changed_lxid = InvalidLocalTransactionId;
-std::set<std::string> changed_tables;
+// The catalog as it was before the current transaction's first change to it
+// (taken by the BEFORE STATEMENT trigger _catalog_before): the COMMIT check
+// compares it with the catalog it validates, so that the NOTIFY names the
+// tables whose content changed, and is not sent when none did.
+LocalTransactionId before_lxid = InvalidLocalTransactionId;
+std::string before_snapshot;
+std::vector<std::string> notify_tables;
 
 // Set by every query execution that starts (each statement of a Query
 // message, each SQL statement of PL/pgSQL, each cursor): catalog() then reads
@@ -94,14 +96,10 @@ void notify_at_commit(XactEvent event, void *) {
     appendStringInfoString(&payload, "{\"database\": ");
     escape_json(&payload, get_database_name(MyDatabaseId));
     appendStringInfoString(&payload, ", \"tables\": [");
-    if (changed_lxid == MyProc->lxid) {
-        bool first = true;
-        for (const std::string &table : changed_tables) {
-            if (!first)
-                appendStringInfoString(&payload, ", ");
-            escape_json(&payload, table.c_str());
-            first = false;
-        }
+    for (size_t i = 0; i < notify_tables.size(); ++i) {
+        if (i > 0)
+            appendStringInfoString(&payload, ", ");
+        escape_json(&payload, notify_tables[i].c_str());
     }
     appendStringInfoString(&payload, "]}");
     Async_Notify("shardroute_topology", payload.data);
@@ -370,9 +368,9 @@ void register_catalog_callbacks() {
 } // namespace shardroute::pg
 
 using namespace shardroute;
+using shardroute::pg::before_lxid;
+using shardroute::pg::before_snapshot;
 using shardroute::pg::catalog_changes;
-using shardroute::pg::changed_lxid;
-using shardroute::pg::changed_tables;
 using shardroute::pg::checked_changes;
 using shardroute::pg::checked_lxid;
 using shardroute::pg::notify_lxid;
@@ -437,6 +435,20 @@ SHARDROUTE_FUNCTION(shardroute_check_row) {
     return PointerGetDatum(tuple);
 }
 
+namespace {
+// The lock _lock_catalog() takes, taken directly (a trigger runs as the user
+// who writes, and at COMMIT as the session user): catalog writers queue, so
+// each one sees every earlier change committed when it takes it.
+void lock_catalog(TriggerData *td) {
+    Oid schema = RelationGetNamespace(td->tg_relation);
+    pg_call([schema]() noexcept {
+        Oid node_table = get_relname_relid("node", schema);
+        if (OidIsValid(node_table))
+            LockRelationOid(node_table, ShareRowExclusiveLock);
+    });
+}
+} // namespace
+
 // Deferred constraint trigger: at COMMIT (or SET CONSTRAINTS ... IMMEDIATE) the
 // whole catalog must satisfy every rule. Runs once per batch of changes.
 SHARDROUTE_FUNCTION(shardroute_check_catalog) {
@@ -444,13 +456,7 @@ SHARDROUTE_FUNCTION(shardroute_check_catalog) {
     if (MyProc->lxid == checked_lxid && catalog_changes == checked_changes)
         return PointerGetDatum(nullptr);
     // see other writers' committed changes: the validation is of what the catalog will be
-    // the lock _lock_catalog() takes, taken directly: at COMMIT this runs as the session user
-    Oid schema = RelationGetNamespace(trigger_data(fcinfo)->tg_relation);
-    pg_call([schema]() noexcept {
-        Oid node_table = get_relname_relid("node", schema);
-        if (OidIsValid(node_table))
-            LockRelationOid(node_table, ShareRowExclusiveLock);
-    });
+    lock_catalog(trigger_data(fcinfo));
     // make the statement that fired this trigger visible to the snapshot below:
     // at an autocommit COMMIT, or under SET CONSTRAINTS ... IMMEDIATE, it is not yet
     pg_call([]() noexcept { CommandCounterIncrement(); });
@@ -465,8 +471,10 @@ SHARDROUTE_FUNCTION(shardroute_check_catalog) {
         pg::execute_as(pg::extension_owner(), "SELECT shardroute._citus_ship($1::pg_catalog.jsonb)", &snapshot);
     // Application-side routers LISTEN: the notification is queued just before
     // this transaction commits (notify_at_commit), never for a PREPARE, which
-    // a queued NOTIFY would refuse.
-    notify_lxid = MyProc->lxid;
+    // a queued NOTIFY would refuse; and only when a table's content changed.
+    pg::notify_tables =
+        topology::changed_tables(before_lxid == MyProc->lxid ? before_snapshot : std::string(), snapshot);
+    notify_lxid = pg::notify_tables.empty() ? InvalidLocalTransactionId : MyProc->lxid;
     checked_lxid = MyProc->lxid;
     checked_changes = catalog_changes;
     return PointerGetDatum(nullptr);
@@ -478,11 +486,21 @@ SHARDROUTE_FUNCTION(shardroute_catalog_changed) {
     Oid relid = RelationGetRelid(td->tg_relation);
     pg_call([relid]() noexcept { CacheInvalidateRelcacheByRelid(relid); });
     ++catalog_changes;
-    if (changed_lxid != MyProc->lxid) {
-        changed_tables.clear();
-        changed_lxid = MyProc->lxid;
-    }
-    changed_tables.insert(RelationGetRelationName(td->tg_relation));
+    return PointerGetDatum(nullptr);
+}
+
+// BEFORE each statement: the first change of a transaction takes the catalog
+// lock and records the catalog as it was (before_snapshot), for the NOTIFY. Its own tables, not a Citus
+// worker's copy: a worker refuses the change anyway.
+SHARDROUTE_FUNCTION(shardroute_catalog_before) {
+    TriggerData *td = trigger_data(fcinfo);
+    if (before_lxid == MyProc->lxid)
+        return PointerGetDatum(nullptr);
+    // no other writer commits between this snapshot and this transaction's end
+    lock_catalog(td);
+    char *text = pg::fetch_latest("SELECT shardroute._catalog_snapshot()::pg_catalog.text");
+    before_snapshot = text ? text : "";
+    before_lxid = MyProc->lxid;
     return PointerGetDatum(nullptr);
 }
 

@@ -3,6 +3,7 @@
 #include "common/error.hpp"
 #include "topology/codec.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace shardroute::topology {
@@ -56,6 +57,26 @@ std::string topology_to_snapshot(const Topology &t) {
     for (const auto &m : t.members)
         doc["read_member"].push_back(encode(m));
     return doc.dump();
+}
+
+std::vector<std::string> changed_tables(const std::string &before, const std::string &after) {
+    nlohmann::json a = nlohmann::json::parse(after, nullptr, false);
+    nlohmann::json b = nlohmann::json::parse(before, nullptr, false);
+    std::vector<std::string> out;
+    if (!a.is_object())
+        return out;
+    for (const auto &[table, rows] : a.items()) {
+        if (table == "relids")
+            continue;
+        if (!b.is_object() || !b.contains(table) || b[table] != rows)
+            out.push_back(table);
+    }
+    if (b.is_object()) // a table the catalog no longer has
+        for (const auto &[table, rows] : b.items())
+            if (table != "relids" && !a.contains(table))
+                out.push_back(table);
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 } // namespace shardroute::topology

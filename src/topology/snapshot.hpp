@@ -6,6 +6,7 @@
 #include "topology/model.hpp"
 
 #include <string>
+#include <vector>
 
 namespace shardroute::topology {
 
@@ -14,5 +15,10 @@ Topology topology_from_snapshot(const std::string &json);
 
 // Writes a document shardroute._apply_snapshot() can load (max_lag as text).
 std::string topology_to_snapshot(const Topology &topology);
+
+// The catalog tables (the document's keys, "relids" aside) whose content
+// differs between two snapshots, sorted. An unreadable or empty `before`
+// counts as every table of `after` changed: when unsure, say more.
+std::vector<std::string> changed_tables(const std::string &before, const std::string &after);
 
 } // namespace shardroute::topology
