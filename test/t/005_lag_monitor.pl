@@ -146,7 +146,42 @@ is($proxy->safe_psql('other_stats', q{SELECT string_agg(read_group || ':' || nod
 $proxy->safe_psql('other_stats', 'SELECT shardroute.reset_read_stats()');
 is($proxy->safe_psql('postgres', q{SELECT sum(chosen) FROM shardroute.read_stats()}), '200',
     'and resets its own counters only');
+my $since_before = $proxy->safe_psql('postgres', q{SELECT min(since) FROM shardroute.read_stats()});
+$proxy->safe_psql('other_stats', 'SELECT shardroute.reset_read_stats()');
+is($proxy->safe_psql('postgres', q{SELECT min(since) FROM shardroute.read_stats()}), $since_before,
+    'and restarts its own since only');
+ok($proxy->safe_psql('other_stats', qq{SELECT min(since) > '$since_before' FROM shardroute.read_stats()}) eq 't',
+    'whose since is the time of its reset');
 $proxy->safe_psql('postgres', 'SELECT shardroute.reset_read_stats()');
 is($proxy->safe_psql('postgres', q{SELECT sum(chosen) FROM shardroute.read_stats()}), '0', 'reset_read_stats');
+
+# A full table (4096 pairs): new pairs go uncounted, logged once; after a
+# reset, a pair with nothing chosen since gives its slot to a new pair, and a
+# backend that still remembers that slot never counts into the new pair.
+$proxy->safe_psql('postgres', 'CREATE DATABASE full_stats');
+$proxy->safe_psql('full_stats', q{CREATE EXTENSION shardroute; SELECT shardroute.add_node('a', 'ha');
+    SELECT shardroute.create_read_group('g' || lpad(i::text, 4, '0'), 'a') FROM generate_series(1, 4100) i});
+my $stale = $proxy->background_psql('full_stats');
+$stale->query_safe(q{SELECT shardroute.choose_read_node('g0001')});
+my $log_offset = -s $proxy->logfile;
+$proxy->safe_psql('full_stats',
+    q{SELECT count(shardroute.choose_read_node('g' || lpad(i::text, 4, '0'))) FROM generate_series(2, 4100) i});
+is($proxy->safe_psql('full_stats', q{SELECT count(*) || ' ' || sum(chosen) || ' ' || max(read_group) FROM shardroute.read_stats()}),
+    '4096 4096 g4096', 'a full table: 4096 pairs counted (slots whose count was 0 reused), the 4 after them not');
+is($proxy->safe_psql('postgres', q{SELECT count(*) FROM shardroute.read_stats()}), '0',
+    'the other databases\' zeroed slots went to them');
+my $full_logged = () = slurp_file($proxy->logfile, $log_offset) =~ /the read_stats table is full/g;
+is($full_logged, 1, 'the full table is logged once');
+$proxy->safe_psql('full_stats', q{SELECT shardroute.reset_read_stats();
+    SELECT count(shardroute.choose_read_node('g' || lpad(i::text, 4, '0'))) FROM generate_series(2, 4096) i;
+    SELECT shardroute.choose_read_node('g4097')});
+is($proxy->safe_psql('full_stats', q{SELECT string_agg(read_group || '=' || chosen, ',') FROM shardroute.read_stats()
+                                      WHERE read_group IN ('g0001', 'g4097')}),
+    'g4097=1', 'after a reset, the one slot with a count of 0 (g0001\'s) went to g4097');
+$stale->query_safe(q{SELECT shardroute.choose_read_node('g0001')});
+is($proxy->safe_psql('full_stats', q{SELECT string_agg(read_group || '=' || chosen, ',') FROM shardroute.read_stats()
+                                      WHERE read_group IN ('g0001', 'g4097')}),
+    'g4097=1', 'a backend that remembered g0001\'s slot does not count into g4097');
+$stale->quit;
 
 done_testing();
