@@ -54,3 +54,13 @@ CREATE EXTENSION pg_prewarm;
 DROP EXTENSION pg_prewarm;
 DROP EXTENSION shardroute;
 SELECT count(*) AS schemas FROM pg_namespace WHERE nspname = 'shardroute';
+-- dropped with PL/Proxy (CASCADE), the generated servers go too: no NOTICE names them
+CREATE EXTENSION shardroute;
+BEGIN;
+SELECT shardroute.add_node('drop1', 'h1'), shardroute.create_cluster('dropme', 2);
+SELECT shardroute.assign_shards('dropme', 'drop1', 0, 1);
+COMMIT;
+SELECT shardroute.plproxy_sync('dropme');
+DROP EXTENSION shardroute, plproxy CASCADE;
+SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = 'shardroute') AS schemas,
+       (SELECT count(*) FROM pg_foreign_server WHERE srvname = 'dropme') AS servers;
