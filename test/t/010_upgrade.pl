@@ -62,6 +62,24 @@ SELECT string_agg(d, E'\n' ORDER BY d) FROM (
     SELECT format('config dump %s', x) FROM pg_extension e, unnest(e.extconfig::regclass[]) x
      WHERE e.extname = 'shardroute'
 ) s(d)};
+# pg_dump --binary-upgrade --schema-only writes every member of an extension
+# (a plain dump writes only CREATE EXTENSION); what differs between two
+# databases by construction (OIDs, LSNs, xids, the dump's random key) is masked.
+sub schema_dump {
+    my ($db) = @_;
+    my ($stdout, $stderr) = run_command(['pg_dump', '--binary-upgrade', '--schema-only', '-d', $node->connstr($db)]);
+    die "pg_dump $db: $stderr" if $stderr =~ /error/i;
+    $stdout =~ s/^\\(un)?restrict .*\n//mg;
+    $stdout =~ s/'\d+'::pg_catalog\.oid/'OID'::pg_catalog.oid/g;
+    $stdout =~ s/WHERE oid = '\d+'/WHERE oid = 'OID'/g;
+    $stdout =~ s/(binary_upgrade_create_empty_extension\('shardroute', 'shardroute', false, '[\d.]+', )'\{[\d,]*\}'/$1'{OIDS}'/g;
+    $stdout =~ s/'\{[0-9A-F\/,]+\}'::pg_catalog\.pg_lsn/'{LSN}'::pg_catalog.pg_lsn/g;
+    $stdout =~ s/relfrozenxid = '\d+', relminmxid = '\d+'/relfrozenxid = X, relminmxid = X/g;
+    return $stdout;
+}
+my $fresh_dump = schema_dump('fresh');
+like($fresh_dump, qr/ALTER EXTENSION shardroute ADD FUNCTION shardroute\.node_for_key/, 'the dump lists extension members');
+
 for my $from ('1.0', '1.1', '1.2', '1.3') {
     my $db = "from_" . ($from =~ s/\./_/r);
     $node->safe_psql('postgres', "CREATE DATABASE $db");
@@ -80,6 +98,16 @@ for my $from ('1.0', '1.1', '1.2', '1.3') {
         my %f = map { $_ => 1 } split /\n/, $fresh;
         diag("only after upgrade: $_") for grep { !$f{$_} } sort keys %u;
         diag("only in fresh install: $_") for grep { !$u{$_} } sort keys %f;
+    }
+
+    my $dump = schema_dump($db);
+    is($dump, $fresh_dump, "$from: pg_dump --binary-upgrade --schema-only equals a fresh install's");
+    if ($dump ne $fresh_dump) {
+        my @d = split /\n/, $dump;
+        my @f = split /\n/, $fresh_dump;
+        for my $i (0 .. $#f) {
+            if (($d[$i] // '') ne $f[$i]) { diag("first difference at line $i:\n  upgraded: " . ($d[$i] // '') . "\n  fresh:    $f[$i]"); last; }
+        }
     }
 
     # The topology survives the upgrade, and routes as a fresh install does.
