@@ -25,7 +25,7 @@ CORE_SRCS = $(filter-out src/pg/%,$(SRCS))
 # pg_regress suites: sql/<name>.sql vs expected/<name>.out
 REGRESS = hash boundary plproxy_smoke topology lookup privileges django read_routing plproxy plproxy_privileges citus hardening fleet operators drop
 # isolation specs: test/isolation/specs/<name>.spec
-ISOLATION_SPECS = cache_invalidation concurrent_writers topology_notify
+ISOLATION_SPECS = cache_invalidation concurrent_writers topology_notify notify_savepoint_lock
 
 PG_CONFIG ?= pg_config
 

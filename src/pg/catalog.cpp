@@ -64,6 +64,7 @@ uint64_t checked_changes = 0;
 // tables whose content changed, and is not sent when none did.
 LocalTransactionId before_lxid = InvalidLocalTransactionId;
 std::string before_snapshot;
+int before_level = 0; // the (sub)transaction nesting level that recorded it
 std::vector<std::string> notify_tables;
 
 // Set by every query execution that starts (each statement of a Query
@@ -106,8 +107,16 @@ void notify_at_commit(XactEvent event, void *) {
 }
 
 void forget_check_on_abort(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
-    if (event == SUBXACT_EVENT_ABORT_SUB)
+    int level = GetCurrentTransactionNestLevel();
+    if (event == SUBXACT_EVENT_ABORT_SUB) {
         checked_lxid = InvalidLocalTransactionId;
+        // the subtransaction that recorded before_snapshot rolled back with
+        // its catalog lock and every change since: the next change records again
+        if (before_lxid == MyProc->lxid && before_level >= level)
+            before_lxid = InvalidLocalTransactionId;
+    } else if (event == SUBXACT_EVENT_COMMIT_SUB && before_lxid == MyProc->lxid && before_level >= level) {
+        before_level = level - 1; // RELEASE: the parent holds the lock now
+    }
 }
 
 // Runs a one-row, one-column query under a snapshot that sees everything
@@ -368,6 +377,7 @@ void register_catalog_callbacks() {
 } // namespace shardroute::pg
 
 using namespace shardroute;
+using shardroute::pg::before_level;
 using shardroute::pg::before_lxid;
 using shardroute::pg::before_snapshot;
 using shardroute::pg::catalog_changes;
@@ -501,6 +511,7 @@ SHARDROUTE_FUNCTION(shardroute_catalog_before) {
     char *text = pg::fetch_latest("SELECT shardroute._catalog_snapshot()::pg_catalog.text");
     before_snapshot = text ? text : "";
     before_lxid = MyProc->lxid;
+    before_level = GetCurrentTransactionNestLevel();
     return PointerGetDatum(nullptr);
 }
 
