@@ -29,10 +29,8 @@ using namespace shardroute::pg;
 namespace {
 
 [[noreturn]] void unknown_cluster(const pg::CatalogCache &c, std::string_view name) {
-    std::vector<std::string> known;
-    for (const auto &cl : c.routes.clusters)
-        known.push_back(cl.name);
-    throw topology::unknown_error(topology::Kind::cluster, name, std::move(known));
+    throw topology::unknown_error(topology::Kind::cluster, name,
+                                  topology::known_names(c.topology, topology::Kind::cluster));
 }
 
 } // namespace

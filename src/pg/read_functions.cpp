@@ -33,10 +33,8 @@ const ReadGroupRoute &group_arg(FunctionCallInfo fcinfo, const pg::CatalogCache 
     return *pg::resolve_name_arg<const ReadGroupRoute *>(fcinfo, 0, c.generation, [&c](std::string_view name) {
         const ReadGroupRoute *g = c.routes.find_read_group(name);
         if (!g) {
-            std::vector<std::string> known;
-            for (const auto &rg : c.routes.read_groups)
-                known.push_back(rg.name);
-            throw topology::unknown_error(topology::Kind::read_group, name, std::move(known));
+            throw topology::unknown_error(topology::Kind::read_group, name,
+                                          topology::known_names(c.topology, topology::Kind::read_group));
         }
         if (g->write_node == routing::unassigned)
             throw Error(sqlstate::invalid_object_definition,
